@@ -1,0 +1,240 @@
+namespace IdentityReconciliation;
+
+/// <summary>
+/// The reconciliation rules, in one place and independent of storage. Every <see cref="IContactStore"/> loads the
+/// contacts of the clusters a request touches and applies the <see cref="ContactChangeSet"/> planned here.
+/// </summary>
+/// <remarks>
+/// <list type="number">
+/// <item><description>Identifiers are normalised first (<see cref="IContactNormalizer"/>); an empty value counts as absent.</description></item>
+/// <item><description>Validation (<see cref="Validate"/>): at least one identifier; an email has exactly one <c>@</c> with a
+/// non-empty local part and domain and at most 320 characters; a phone number is an optional leading <c>+</c> and 1–32
+/// ASCII digits. A bad request throws <see cref="InvalidIdentifyRequestException"/> and writes nothing.</description></item>
+/// <item><description>No live contact shares the email or the phone number: insert a new primary.</description></item>
+/// <item><description>Contacts match and the request brings an email or a phone number the cluster does not have yet:
+/// insert one secondary with the request's email and phone number, linked to the cluster's primary.</description></item>
+/// <item><description>The request touches two clusters: nothing is inserted; the older primary (earliest <c>createdAt</c>,
+/// ties broken by the lower <c>id</c>) stays primary; the other primary becomes its secondary and every secondary of the
+/// other primary is re-pointed to it, so that there are never chains. Every changed row gets a new <c>updatedAt</c>.</description></item>
+/// <item><description>Otherwise nothing is written.</description></item>
+/// <item><description>The view (<see cref="Consolidate"/>): the primary's email and phone number first, then the others in
+/// the order of their contacts' identifiers, without duplicates or nulls; secondary identifiers ascending. Soft-deleted
+/// contacts neither match nor appear.</description></item>
+/// </list>
+/// </remarks>
+public static class ContactPlanner
+{
+    /// <summary>The longest email accepted.</summary>
+    public const int MaxEmailLength = 320;
+
+    /// <summary>The most digits a phone number may have.</summary>
+    public const int MaxPhoneDigits = 32;
+
+    /// <summary>
+    /// Validates normalised identifiers (rule 2) and returns them as <see cref="ContactIdentifiers"/>.
+    /// </summary>
+    /// <param name="email">The normalised email, or <see langword="null"/>.</param>
+    /// <param name="phoneNumber">The normalised phone number, or <see langword="null"/>.</param>
+    /// <returns>The validated identifiers.</returns>
+    /// <exception cref="InvalidIdentifyRequestException">Both are absent, or one is malformed. The message never contains the value.</exception>
+    public static ContactIdentifiers Validate(string? email, string? phoneNumber)
+    {
+        if (email is null && phoneNumber is null)
+        {
+            throw new InvalidIdentifyRequestException("At least one of email or phoneNumber is required.", "request");
+        }
+
+        if (email is not null)
+        {
+            if (email.Length > MaxEmailLength)
+            {
+                throw new InvalidIdentifyRequestException($"email must be at most {MaxEmailLength} characters.", "email");
+            }
+
+            var at = email.IndexOf('@', StringComparison.Ordinal);
+            if (at <= 0 || at == email.Length - 1 || email.IndexOf('@', at + 1) >= 0)
+            {
+                throw new InvalidIdentifyRequestException("email must contain exactly one '@' with a non-empty local part and domain.", "email");
+            }
+        }
+
+        if (phoneNumber is not null)
+        {
+            var digits = phoneNumber.AsSpan(phoneNumber.StartsWith('+') ? 1 : 0);
+            if (digits.Length is 0 or > MaxPhoneDigits || digits.ContainsAnyExceptInRange('0', '9'))
+            {
+                throw new InvalidIdentifyRequestException(
+                    $"phoneNumber must be an optional leading '+' followed by 1 to {MaxPhoneDigits} digits (spaces, '-', '.', '(' and ')' are ignored).",
+                    "phoneNumber");
+            }
+        }
+
+        return new ContactIdentifiers(email, phoneNumber);
+    }
+
+    /// <summary>
+    /// Plans what a request changes (rules 3 to 6), given the live contacts of every cluster it touches.
+    /// </summary>
+    /// <param name="identifiers">The request's validated identifiers.</param>
+    /// <param name="touched">
+    /// Every live contact of every cluster that has a contact with the request's email or phone number, and nothing else.
+    /// </param>
+    /// <param name="now">The time of the change (UTC).</param>
+    /// <returns>The change set; <see cref="ContactChangeSet.Empty"/> when nothing changes.</returns>
+    public static ContactChangeSet Plan(ContactIdentifiers identifiers, IReadOnlyList<Contact> touched, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(touched);
+
+        // Rule 3: nothing matches.
+        if (touched.Count == 0)
+        {
+            return new ContactChangeSet(new NewContact(identifiers.Email, identifiers.PhoneNumber, null, LinkPrecedence.Primary, now), []);
+        }
+
+        // Rule 5: the oldest primary among the touched clusters heads the person.
+        var winner = OldestPrimary(touched);
+
+        // Every other contact must link straight to it. In a consistent graph this changes only the other cluster's
+        // primary and its secondaries; it also repairs a cluster whose primary was deleted, or a chain written by others.
+        List<ContactUpdate>? updates = null;
+        foreach (var contact in touched)
+        {
+            var isWinner = contact.Id == winner.Id;
+            var linkedId = isWinner ? (long?)null : winner.Id;
+            var precedence = isWinner ? LinkPrecedence.Primary : LinkPrecedence.Secondary;
+            if (contact.LinkedId != linkedId || contact.LinkPrecedence != precedence)
+            {
+                (updates ??= []).Add(new ContactUpdate(contact.Id, linkedId, precedence, now));
+            }
+        }
+
+        // Rule 4: new information becomes one secondary of the (surviving) primary.
+        NewContact? insert = null;
+        if (!Contains(touched, identifiers.Email, phone: false) || !Contains(touched, identifiers.PhoneNumber, phone: true))
+        {
+            insert = new NewContact(identifiers.Email, identifiers.PhoneNumber, winner.Id, LinkPrecedence.Secondary, now);
+        }
+
+        if (insert is null && updates is null)
+        {
+            return ContactChangeSet.Empty; // Rule 6.
+        }
+
+        updates?.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        return new ContactChangeSet(insert, (IReadOnlyList<ContactUpdate>?)updates ?? []);
+    }
+
+    /// <summary>
+    /// Builds the consolidated view of one cluster (rule 7).
+    /// </summary>
+    /// <param name="cluster">The live contacts of one cluster, as returned by <see cref="IContactStore.ReconcileAsync"/>.</param>
+    /// <returns>The view, or <see langword="null"/> when <paramref name="cluster"/> is empty.</returns>
+    /// <exception cref="InvalidOperationException">The contacts do not form exactly one cluster with one primary.</exception>
+    public static ContactCluster? Consolidate(IReadOnlyList<Contact> cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (cluster.Count == 0)
+        {
+            return null;
+        }
+
+        Contact? primary = null;
+        foreach (var contact in cluster)
+        {
+            if (contact.LinkPrecedence == LinkPrecedence.Primary)
+            {
+                if (primary is not null)
+                {
+                    throw new InvalidOperationException($"Contacts {primary.Id} and {contact.Id} are both primary: they do not form one cluster.");
+                }
+
+                primary = contact;
+            }
+        }
+
+        if (primary is null)
+        {
+            throw new InvalidOperationException("The contacts have no primary contact.");
+        }
+
+        var ordered = cluster.Count == 1 ? cluster : cluster.OrderBy(static c => c.Id).ToArray();
+        var emails = new List<string>(1);
+        var phones = new List<string>(1);
+        var secondaries = new List<long>(ordered.Count - 1);
+        AddDistinct(emails, primary.Email);
+        AddDistinct(phones, primary.PhoneNumber);
+        foreach (var contact in ordered)
+        {
+            if (contact.Id == primary.Id)
+            {
+                continue;
+            }
+
+            if (contact.LinkedId != primary.Id)
+            {
+                throw new InvalidOperationException($"Contact {contact.Id} does not link to primary {primary.Id}.");
+            }
+
+            AddDistinct(emails, contact.Email);
+            AddDistinct(phones, contact.PhoneNumber);
+            secondaries.Add(contact.Id);
+        }
+
+        return new ContactCluster(primary.Id, emails, phones, secondaries);
+    }
+
+    private static Contact OldestPrimary(IReadOnlyList<Contact> touched)
+    {
+        // The head of each cluster is its primary. A cluster whose primary is missing (soft-deleted) is headed by its
+        // oldest live contact, which the plan then promotes. The oldest head is the oldest among the primaries and those
+        // orphaned secondaries, because every orphan is at least as old as its cluster's head.
+        var primaryIds = new List<long>(2);
+        foreach (var contact in touched)
+        {
+            if (contact.LinkPrecedence == LinkPrecedence.Primary)
+            {
+                primaryIds.Add(contact.Id);
+            }
+        }
+
+        Contact? winner = null;
+        foreach (var contact in touched)
+        {
+            var isCandidate = contact.LinkPrecedence == LinkPrecedence.Primary || !primaryIds.Contains(contact.RootId);
+            if (isCandidate && (winner is null || IsOlder(contact, winner)))
+            {
+                winner = contact;
+            }
+        }
+
+        return winner!;
+    }
+
+    private static bool IsOlder(Contact a, Contact b) => a.CreatedAt < b.CreatedAt || (a.CreatedAt == b.CreatedAt && a.Id < b.Id);
+
+    private static bool Contains(IReadOnlyList<Contact> touched, string? value, bool phone)
+    {
+        if (value is null)
+        {
+            return true;
+        }
+
+        foreach (var contact in touched)
+        {
+            if (string.Equals(phone ? contact.PhoneNumber : contact.Email, value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void AddDistinct(List<string> values, string? value)
+    {
+        if (value is not null && !values.Contains(value))
+        {
+            values.Add(value);
+        }
+    }
+}

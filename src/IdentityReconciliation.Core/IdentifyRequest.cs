@@ -1,0 +1,8 @@
+namespace IdentityReconciliation;
+
+/// <summary>
+/// The identifiers one purchase brings. At least one of them must be present.
+/// </summary>
+/// <param name="Email">The customer's email address, or <see langword="null"/>.</param>
+/// <param name="PhoneNumber">The customer's phone number, or <see langword="null"/>.</param>
+public sealed record IdentifyRequest(string? Email, string? PhoneNumber);

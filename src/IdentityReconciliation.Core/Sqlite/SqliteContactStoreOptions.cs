@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace IdentityReconciliation.Sqlite;
+
+/// <summary>Options of <see cref="SqliteContactStore"/>.</summary>
+public sealed class SqliteContactStoreOptions
+{
+    /// <summary>The connection string used when none is configured: a file in the current directory.</summary>
+    public const string DefaultConnectionString = "Data Source=identity-reconciliation.db";
+
+    /// <summary>
+    /// The Microsoft.Data.Sqlite connection string, for example <c>Data Source=contacts.db</c>. The store opens the file
+    /// read-write, creates it when missing, and keeps connection pooling on. Default: <see cref="DefaultConnectionString"/>.
+    /// </summary>
+    [Required]
+    public string ConnectionString { get; set; } = DefaultConnectionString;
+
+    /// <summary>
+    /// How long a write waits for another process's write transaction on the same file before it fails with
+    /// <see cref="SqliteException"/> (<c>SQLITE_BUSY</c>). Default: 30 seconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Validates <see cref="SqliteContactStoreOptions"/> at start-up.</summary>
+[OptionsValidator]
+internal sealed partial class SqliteContactStoreOptionsValidator : IValidateOptions<SqliteContactStoreOptions>
+{
+    /// <summary>The data annotations, then a check that the connection string parses and names a database.</summary>
+    public static ValidateOptionsResult ValidateAll(string? name, SqliteContactStoreOptions options)
+    {
+        var result = new SqliteContactStoreOptionsValidator().Validate(name, options);
+        if (result.Failed || string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return result;
+        }
+
+        try
+        {
+            var builder = new SqliteConnectionStringBuilder(options.ConnectionString);
+            if (string.IsNullOrWhiteSpace(builder.DataSource))
+            {
+                return ValidateOptionsResult.Fail($"{nameof(SqliteContactStoreOptions)}.{nameof(SqliteContactStoreOptions.ConnectionString)} must name a database file (Data Source=...).");
+            }
+
+            if (builder.Mode == SqliteOpenMode.ReadOnly)
+            {
+                return ValidateOptionsResult.Fail($"{nameof(SqliteContactStoreOptions)}.{nameof(SqliteContactStoreOptions.ConnectionString)} must not be read-only (Mode=ReadOnly): the store writes contacts.");
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException)
+        {
+            // The parser's message names the bad keyword; it does not echo the whole string, which may hold a password.
+            return ValidateOptionsResult.Fail($"{nameof(SqliteContactStoreOptions)}.{nameof(SqliteContactStoreOptions.ConnectionString)} is not a valid SQLite connection string: {ex.Message}");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>Runs <see cref="SqliteContactStoreOptionsValidator.ValidateAll"/> for the options system.</summary>
+internal sealed class SqliteContactStoreOptionsFullValidator : IValidateOptions<SqliteContactStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SqliteContactStoreOptions options) => SqliteContactStoreOptionsValidator.ValidateAll(name, options);
+}
