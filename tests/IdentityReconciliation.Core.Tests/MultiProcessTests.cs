@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using IdentityReconciliation.Sqlite;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.Tests;
+
+/// <summary>Several OS processes write to one SQLite file at once: the file's write lock must keep the graph whole.</summary>
+public sealed class MultiProcessTests : IDisposable
+{
+    private const int RequestsPerProcess = 300;
+    private readonly TempDatabase _database = new();
+
+    /// <summary>The requests a process sends: deterministic from its seed, over a small universe so merges are frequent.</summary>
+    public static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < count; i++)
+        {
+            yield return ContactStoreContractTests.RandomRequest(random, universe: 15);
+        }
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_TwoProcessesAndThisOneHammerOneFile_InvariantsHold()
+    {
+        // Create the schema first so that the processes race on contacts, not on start-up (start-up races are covered too:
+        // schema creation runs under BEGIN IMMEDIATE).
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            (await store.FindClustersAsync(new ContactIdentifiers("nobody@x.io", null))).Should().BeEmpty();
+        }
+
+        var children = new[] { 101, 202 }.Select(seed => Start(seed)).ToArray();
+
+        // This process hammers too, with a third seed.
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            foreach (var (email, phone) in Requests(303, RequestsPerProcess))
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+            }
+        }
+
+        foreach (var child in children)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await child.WaitForExitAsync(timeout.Token);
+            var stderr = await child.StandardError.ReadToEndAsync();
+            child.ExitCode.Should().Be(0, stderr);
+            (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
+            child.Dispose();
+        }
+
+        var rows = SqliteRows.ReadAll(_database);
+        var all = new[] { 101, 202, 303 }.SelectMany(seed => Requests(seed, RequestsPerProcess)).ToList();
+        GraphInvariants.AssertHold(rows, all);
+        rows.Count.Should().BeLessThan(all.Count, "repeat customers add no rows");
+    }
+
+    private Process Start(int seed)
+    {
+        var assembly = typeof(Program).Assembly.Location;
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var info = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { assembly, "hammer", _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), RequestsPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
+    }
+
+    public void Dispose() => _database.Dispose();
+}

@@ -1,0 +1,33 @@
+using IdentityReconciliation.Sqlite;
+
+namespace IdentityReconciliation.Tests;
+
+/// <summary>
+/// The test assembly is also a small program, so that <see cref="MultiProcessTests"/> can start real OS processes that
+/// write to one SQLite file: <c>dotnet IdentityReconciliation.Core.Tests.dll hammer DB_FILE SEED COUNT</c>.
+/// The test runner does not use this entry point.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is not ["hammer", var databaseFile, var seedText, var countText])
+        {
+            await Console.Error.WriteLineAsync("usage: hammer DB_FILE SEED COUNT (this assembly holds tests: run them with dotnet test)");
+            return 2;
+        }
+
+        var store = new SqliteContactStore($"Data Source={databaseFile}");
+        await using (store)
+        {
+            var reconciler = new IdentityReconciler(store);
+            foreach (var (email, phone) in MultiProcessTests.Requests(int.Parse(seedText, System.Globalization.CultureInfo.InvariantCulture), int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+            }
+        }
+
+        Console.WriteLine("done");
+        return 0;
+    }
+}
