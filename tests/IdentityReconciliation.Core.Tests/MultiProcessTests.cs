@@ -7,7 +7,7 @@ namespace IdentityReconciliation.Tests;
 /// <summary>Several OS processes write to one SQLite file at once: the file's write lock must keep the graph whole.</summary>
 public sealed class MultiProcessTests : IDisposable
 {
-    private const int RequestsPerProcess = 300;
+    private const int RequestsPerProcess = 1000;
     private readonly TempDatabase _database = new();
 
     /// <summary>The requests a process sends: deterministic from its seed, over a small universe so merges are frequent.</summary>
@@ -16,7 +16,7 @@ public sealed class MultiProcessTests : IDisposable
         var random = new Random(seed);
         for (var i = 0; i < count; i++)
         {
-            yield return ContactStoreContractTests.RandomRequest(random, universe: 15);
+            yield return ContactStoreContractTests.RandomRequest(random, universe: 400);
         }
     }
 
@@ -31,15 +31,29 @@ public sealed class MultiProcessTests : IDisposable
         }
 
         var children = new[] { 101, 202 }.Select(seed => Start(seed)).ToArray();
+        foreach (var child in children)
+        {
+            using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+        }
 
-        // This process hammers too, with a third seed.
+        // Go: both children and this process hammer the file at once, over a universe small enough for frequent merges.
+        foreach (var child in children)
+        {
+            await child.StandardInput.WriteLineAsync("go");
+            await child.StandardInput.FlushAsync();
+        }
+
         await using (var store = new SqliteContactStore(_database.ConnectionString))
         {
             var reconciler = new IdentityReconciler(store);
-            foreach (var (email, phone) in Requests(303, RequestsPerProcess))
+            await Parallel.ForEachAsync(Requests(303, RequestsPerProcess).Chunk(RequestsPerProcess / 4), async (chunk, ct) =>
             {
-                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
-            }
+                foreach (var (email, phone) in chunk)
+                {
+                    await reconciler.IdentifyAsync(new IdentifyRequest(email, phone), ct);
+                }
+            });
         }
 
         foreach (var child in children)
@@ -65,6 +79,7 @@ public sealed class MultiProcessTests : IDisposable
         var info = new ProcessStartInfo(host)
         {
             RedirectStandardOutput = true,
+            RedirectStandardInput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
@@ -75,6 +90,9 @@ public sealed class MultiProcessTests : IDisposable
 
         return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
     }
+
+    private static async Task<string> ReadErrorIfExitedAsync(Process child) =>
+        child.HasExited ? await child.StandardError.ReadToEndAsync() : "the child process is still running";
 
     public void Dispose() => _database.Dispose();
 }

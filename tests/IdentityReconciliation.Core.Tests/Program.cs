@@ -21,6 +21,15 @@ public static class Program
         await using (store)
         {
             var reconciler = new IdentityReconciler(store);
+            await store.FindClustersAsync(new ContactIdentifiers("warm-up@x.io", null));
+
+            // Start together with the other processes: say we are ready, then wait for the word.
+            Console.WriteLine("ready");
+            if (await Console.In.ReadLineAsync() != "go")
+            {
+                return 3;
+            }
+
             foreach (var (email, phone) in MultiProcessTests.Requests(int.Parse(seedText, System.Globalization.CultureInfo.InvariantCulture), int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture)))
             {
                 await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));

@@ -34,7 +34,7 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
     private const string Columns = "id, phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt, deletedAt";
 
     // Every lookup is indexed: email and phoneNumber find the matches, the primary key and linkedId their clusters.
-    private const string TouchedClustersSql = $"""
+    internal const string TouchedClustersSql = $"""
         WITH roots(rootId) AS (
             SELECT coalesce(linkedId, id) FROM Contact WHERE email = @Email AND deletedAt IS NULL
             UNION

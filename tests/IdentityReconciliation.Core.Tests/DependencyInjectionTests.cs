@@ -1,0 +1,117 @@
+using IdentityReconciliation.Sqlite;
+using IdentityReconciliation.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace IdentityReconciliation.Tests;
+
+public sealed class DependencyInjectionTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public void AddIdentityReconciliation_NoStoreChosen_DefaultsToSqliteFileInCurrentDirectory()
+    {
+        using var provider = new ServiceCollection().AddIdentityReconciliation().Services.BuildServiceProvider();
+
+        provider.GetRequiredService<IOptions<SqliteContactStoreOptions>>().Value.ConnectionString.Should().Be("Data Source=identity-reconciliation.db");
+        provider.GetRequiredService<IContactStore>().Should().BeOfType<SqliteContactStore>();
+        provider.GetRequiredService<IIdentityReconciler>().Should().BeOfType<IdentityReconciler>();
+    }
+
+    [Fact]
+    public async Task UseSqlite_ConnectionString_StoresInThatFile()
+    {
+        await using var provider = new ServiceCollection().AddIdentityReconciliation().UseSqlite(_database.ConnectionString).Services.BuildServiceProvider();
+
+        var view = await provider.GetRequiredService<IIdentityReconciler>().IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.Id.Should().Be(view.PrimaryContactId);
+    }
+
+    [Fact]
+    public async Task UseContactStore_CustomStore_ReplacesTheDefault()
+    {
+        var services = new ServiceCollection();
+        services.AddIdentityReconciliation().UseContactStore<InMemoryContactStore>();
+        await using var provider = services.BuildServiceProvider();
+
+        await provider.GetRequiredService<IIdentityReconciler>().IdentifyAsync(new IdentifyRequest("a@x.io", null));
+
+        provider.GetRequiredService<IContactStore>().Should().BeOfType<InMemoryContactStore>()
+            .Which.Snapshot().Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task CustomNormalizerAndClock_RegisteredByTheHost_AreUsed()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        var services = new ServiceCollection();
+        services.AddSingleton<IContactNormalizer, DigitsOnlyNormalizer>();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddIdentityReconciliation().UseContactStore<InMemoryContactStore>();
+        await using var provider = services.BuildServiceProvider();
+
+        var view = await provider.GetRequiredService<IIdentityReconciler>().IdentifyAsync(new IdentifyRequest(null, "+1-555"));
+
+        view.PhoneNumbers.Should().Equal("1555");
+        provider.GetRequiredService<IContactStore>().Should().BeOfType<InMemoryContactStore>()
+            .Which.Snapshot().Single().CreatedAt.Should().Be(clock.GetUtcNow());
+    }
+
+    [Theory]
+    [InlineData("", "ConnectionString")]
+    [InlineData("Data Source=", "Data Source")]
+    [InlineData("Data Source=x.db;Mode=ReadOnly", "read-only")]
+    [InlineData("Data Source=x.db;Bogus=1", "not a valid SQLite connection string")]
+    public async Task HostStart_InvalidSqliteOptions_FailsNamingTheSetting(string connectionString, string expected)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddIdentityReconciliation().UseSqlite(o => o.ConnectionString = connectionString);
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(expected);
+    }
+
+    [Fact]
+    public async Task HostStart_NegativeBusyTimeout_Fails()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddIdentityReconciliation().UseSqlite(o => o.BusyTimeout = TimeSpan.FromSeconds(-1));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("BusyTimeout");
+    }
+
+    [Fact]
+    public void UseSqlite_BlankConnectionString_ThrowsArgumentException()
+    {
+        var builder = new ServiceCollection().AddIdentityReconciliation();
+
+        var act = () => builder.UseSqlite("  ");
+
+        act.Should().Throw<ArgumentException>().WithParameterName("connectionString");
+    }
+
+    [Fact]
+    public void SqliteContactStore_InvalidConnectionString_ThrowsOptionsValidationException()
+    {
+        var act = () => new SqliteContactStore("");
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*ConnectionString*");
+    }
+
+    private sealed class DigitsOnlyNormalizer : IContactNormalizer
+    {
+        public string? NormalizeEmail(string? email) => DefaultContactNormalizer.Instance.NormalizeEmail(email);
+
+        public string? NormalizePhoneNumber(string? phoneNumber) => phoneNumber is null ? null : new string(phoneNumber.Where(char.IsAsciiDigit).ToArray());
+    }
+}

@@ -1,0 +1,134 @@
+using IdentityReconciliation.Sqlite;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.Tests;
+
+/// <summary>The reconciler end to end on a real SQLite file: bad input, read-only lookups, and a property test against a reference model.</summary>
+public sealed class SqliteReconcilerTests : IAsyncLifetime
+{
+    private readonly TempDatabase _database = new();
+    private readonly ManualTimeProvider _clock = new() { AutoAdvance = TimeSpan.FromMilliseconds(1) };
+    private SqliteContactStore _store = null!;
+    private IdentityReconciler _reconciler = null!;
+
+    public Task InitializeAsync()
+    {
+        _store = new SqliteContactStore(_database.ConnectionString);
+        _reconciler = new IdentityReconciler(_store, DefaultContactNormalizer.Instance, _clock, null);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _database.Dispose();
+    }
+
+    public static TheoryData<string?, string?, string> BadRequests() => new()
+    {
+        { null, null, "request" },
+        { "", "", "request" },
+        { "   ", " \t ", "request" },
+        { "lorraine.hillvalley.edu", null, "email" },
+        { "lorraine@hillvalley.edu", "123-abc", "phoneNumber" },
+        { null, "123456'; DROP TABLE Contact; --", "phoneNumber" },
+        { new string('x', 400) + "@hillvalley.edu", null, "email" },
+        { "lorraine@hillvalley.edu", new string('1', 40), "phoneNumber" },
+        { "a@b@c", "123456", "email" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task IdentifyAsync_BadInput_ThrowsNamingTheFieldAndChangesNothing(string? email, string? phone, string field)
+    {
+        await _reconciler.IdentifyAsync(new IdentifyRequest("lorraine@hillvalley.edu", "123456"));
+        var before = SqliteRows.ReadAll(_database);
+
+        var act = () => _reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+
+        (await act.Should().ThrowAsync<InvalidIdentifyRequestException>()).Which.ParamName.Should().Be(field);
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_NullRequest_ThrowsArgumentNullException()
+    {
+        var act = () => _reconciler.IdentifyAsync(null!);
+
+        await act.Should().ThrowAsync<ArgumentNullException>().WithParameterName("request");
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_SqlLookingAndUnicodeValues_AreStoredLiterally()
+    {
+        var tricky = "robert'); drop table contact;--@bobby.tables";
+        var unicode = "zoë@exämple.org";
+
+        await _reconciler.IdentifyAsync(new IdentifyRequest(tricky, "1"));
+        var view = await _reconciler.IdentifyAsync(new IdentifyRequest(unicode.ToUpperInvariant(), "1"));
+
+        view.Emails.Should().Equal(tricky, unicode);
+        SqliteRows.ReadAll(_database).Select(r => r.Email).Should().Equal(tricky, unicode);
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_RawValues_AreNormalisedBeforeMatchingAndStoring()
+    {
+        var first = await _reconciler.IdentifyAsync(new IdentifyRequest("  Doc@HillValley.edu ", "+1 (555) 010-1985"));
+        var again = await _reconciler.IdentifyAsync(new IdentifyRequest("doc@hillvalley.edu", "+15550101985"));
+
+        again.Should().BeEquivalentTo(first);
+        first.Emails.Should().Equal("doc@hillvalley.edu");
+        first.PhoneNumbers.Should().Equal("+15550101985");
+        SqliteRows.ReadAll(_database).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task FindAsync_NeverWrites()
+    {
+        (await _reconciler.FindAsync(new IdentifyRequest("nobody@x.io", "1"))).Should().BeNull();
+        await _reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        await _reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
+        var before = SqliteRows.ReadAll(_database);
+
+        var bridged = await _reconciler.FindAsync(new IdentifyRequest("b@x.io", "1"));
+        var withNewPhone = await _reconciler.FindAsync(new IdentifyRequest("a@x.io", "3"));
+
+        bridged!.PrimaryContactId.Should().Be(before[0].Id);
+        bridged.Emails.Should().Equal("a@x.io", "b@x.io");
+        withNewPhone!.PhoneNumbers.Should().Equal("1");
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task IdentifyAsync_RandomSequences_EqualTheReferenceModel(int seed)
+    {
+        var random = new Random(seed);
+        var model = new ReferenceModel();
+
+        for (var step = 0; step < 250; step++)
+        {
+            var (email, phone) = ContactStoreContractTests.RandomRequest(random, universe: 8);
+            var expected = model.Identify(email, phone);
+
+            var actual = await _reconciler.IdentifyAsync(new IdentifyRequest(Mess(random, email), Mess(random, phone)));
+
+            actual.Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), $"step {step} ({email}, {phone}) with seed {seed}");
+        }
+
+        SqliteRows.ReadAll(_database).Should().HaveCount(model.RowCount);
+    }
+
+    /// <summary>The same value as a client might send it: odd casing and spacing, or a blank instead of null.</summary>
+    private static string? Mess(Random random, string? value) => value switch
+    {
+        null => random.Next(3) == 0 ? "  " : null,
+        _ when value.Contains('@') => random.Next(2) == 0 ? $" {value.ToUpperInvariant()} " : value,
+        _ => random.Next(2) == 0 ? $"{value[..3]} ({value[3..5]}) {value[5..]}" : value,
+    };
+}
