@@ -272,7 +272,7 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
         _server.Default = Respond.After(TimeSpan.FromSeconds(5), TelesignServer.Success);
         await using var services = TestHosts.Telesign(_server, options =>
         {
-            options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(200);
+            options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(600);
             options.Resilience.MaxRetryAttempts = 1;
         });
 

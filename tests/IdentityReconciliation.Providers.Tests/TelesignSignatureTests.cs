@@ -65,16 +65,17 @@ public sealed class TelesignSignatureTests
 
         await authenticator.AuthenticateAsync(request, CancellationToken.None);
 
-        Encoding.UTF8.GetString(body).Should().Be("""{"addons":{"contact_match":{"first_name":"Jos\u00E9"}}}""");
+        Encoding.UTF8.GetString(body).Should().Be("""{"addons":{"contact_match":{"first_name":"José"}}}""", "letters are sent as UTF-8, not escaped");
         request.Headers.GetValues("Date").Should().ContainSingle().Which.Should().Be("Thu, 01 Jan 2026 00:00:00 GMT");
         request.Headers.GetValues("x-ts-auth-method").Should().ContainSingle().Which.Should().Be("HMAC-SHA256");
         request.Headers.GetValues("x-ts-nonce").Should().ContainSingle().Which.Should().Be("00000000-0000-0000-0000-000000000001");
 
         // python3: key=b'identity-reconciliation-test-key';
         // s='POST\napplication/json\nThu, 01 Jan 2026 00:00:00 GMT\nx-ts-auth-method:HMAC-SHA256\nx-ts-nonce:00000000-0000-0000-0000-000000000001\n'
-        //   + '{"addons":{"contact_match":{"first_name":"Jos\\u00E9"}}}' + '\n/v1/phoneid/447700900123'
+        //   + '{"addons":{"contact_match":{"first_name":"José"}}}' + '\n/v1/phoneid/447700900123'
+        // base64(hmac.new(key, s.encode('utf-8'), hashlib.sha256).digest())
         request.Headers.Authorization!.ToString().Should().Be(
-            $"TSA {TelesignServer.CustomerId}:kX1zVkfE3th8RayjKGC6o7doD+O5lWkK/ZqtR3YTdgU=");
+            $"TSA {TelesignServer.CustomerId}:3fVRd9Ab6jxoGQwdMddy4XE33VrmZn7sBdo1WMlCG6g=");
     }
 
     [Fact]

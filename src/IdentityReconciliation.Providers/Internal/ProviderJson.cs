@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace IdentityReconciliation.Providers.Internal;
@@ -6,6 +7,12 @@ namespace IdentityReconciliation.Providers.Internal;
 /// <summary>Tolerant readers for provider JSON, where numbers and booleans sometimes arrive as strings.</summary>
 internal static class ProviderJson
 {
+    /// <summary>
+    /// Request bodies keep <c>+</c> and non-ASCII letters as they are (the default encoder would write
+    /// <c>\u002B</c>): the bodies are JSON for an API, never embedded in HTML.
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static JsonElement? Property(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : null;
 

@@ -143,7 +143,7 @@ public sealed class TelesignContactMatchClient : IIdentityMatchProvider
         }
 
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, ProviderJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteStartObject("addons");
