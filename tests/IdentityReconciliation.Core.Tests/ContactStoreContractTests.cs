@@ -243,7 +243,9 @@ public abstract class ContactStoreContractTests : IAsyncLifetime
 
         var results = await Task.WhenAll(tasks);
 
-        (await ReadAllAsync()).Should().ContainSingle();
+        var rows = await ReadAllAsync();
+        rows.Should().ContainSingle();
+        GraphInvariants.AssertHold(rows, [("same@x.io", "555")]);
         results.Select(r => r.PrimaryContactId).Distinct().Should().ContainSingle();
         results.Should().OnlyContain(r => r.SecondaryContactIds.Count == 0);
     }

@@ -70,6 +70,18 @@ public sealed class MultiProcessTests : IDisposable
         var all = new[] { 101, 202, 303 }.SelectMany(seed => Requests(seed, RequestsPerProcess)).ToList();
         GraphInvariants.AssertHold(rows, all);
         rows.Count.Should().BeLessThan(all.Count, "repeat customers add no rows");
+
+        // Repeating any request changes nothing.
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            foreach (var (email, phone) in all.Distinct())
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+            }
+        }
+
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
     }
 
     private Process Start(int seed)
