@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace IdentityReconciliation.PostgreSql.Diagnostics;
+
+// Identifiers only: emails and phone numbers are personal data and are never logged, nor is the connection string.
+internal static partial class Log
+{
+    [LoggerMessage(100, LogLevel.Information, "Migrated the PostgreSQL contact schema \"{Schema}\" from version {FromVersion} to {ToVersion}")]
+    public static partial void SchemaMigrated(ILogger logger, string schema, int fromVersion, int toVersion);
+
+    [LoggerMessage(101, LogLevel.Warning, "Transient PostgreSQL failure in {Operation} (attempt {Attempt} of {MaxAttempts}, SQLSTATE {SqlState}); retrying in {DelayMilliseconds} ms")]
+    public static partial void RetryingTransientFailure(ILogger logger, Exception exception, string operation, int attempt, int maxAttempts, string sqlState, long delayMilliseconds);
+
+    [LoggerMessage(102, LogLevel.Debug, "Restarting a reconcile transaction (restart {Restart}): a touched cluster was merged while its lock was being taken")]
+    public static partial void ReconcileRestarted(ILogger logger, int restart);
+}

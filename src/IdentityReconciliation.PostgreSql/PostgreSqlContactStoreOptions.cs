@@ -1,0 +1,98 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdentityReconciliation.PostgreSql;
+
+/// <summary>Options of <see cref="PostgreSqlContactStore"/>.</summary>
+public sealed class PostgreSqlContactStoreOptions
+{
+    /// <summary>The schema used when none is configured.</summary>
+    public const string DefaultSchema = "public";
+
+    /// <summary>
+    /// The Npgsql connection string, for example <c>Host=db;Database=shop;Username=app;Password=...</c>. The store builds
+    /// (and disposes) its own <see cref="NpgsqlDataSource"/> from it. Required unless <see cref="DataSource"/> is set.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// A data source the host builds and owns (for example to configure authentication or logging on it). When set,
+    /// <see cref="ConnectionString"/> is ignored and the store never disposes it.
+    /// </summary>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>
+    /// The schema holding the <c>"Contact"</c> table and the schema-version table: a plain identifier (letters, digits and
+    /// underscores, not starting with a digit, at most 63 characters). Default: <see cref="DefaultSchema"/>.
+    /// </summary>
+    [Required]
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+    public string Schema { get; set; } = DefaultSchema;
+
+    /// <summary>
+    /// Whether the store creates and migrates its schema on first use (under an advisory lock, so that instances starting
+    /// together are safe). Turn it off when the host manages the schema itself: apply
+    /// <see cref="PostgreSqlContactStore.GetSchemaScript(string)"/>; the store then only checks the schema version and fails
+    /// with <see cref="PostgreSqlSchemaException"/> when it does not match. Default: <see langword="true"/>.
+    /// </summary>
+    public bool AutoMigrate { get; set; } = true;
+
+    /// <summary>
+    /// How many times a unit of work is re-run after a transient failure (a dropped connection, a serialization failure,
+    /// a deadlock, a server restarting) before <see cref="PostgreSqlTransientFailureException"/> is thrown; 0 disables
+    /// retries. Default: 5.
+    /// </summary>
+    [Range(0, 100)]
+    public int MaxRetryAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// The delay before the first retry; each further retry waits twice as long, with random jitter of ±50 %. Default:
+    /// 50 milliseconds.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+}
+
+/// <summary>Validates the data annotations of <see cref="PostgreSqlContactStoreOptions"/> (source-generated).</summary>
+[OptionsValidator]
+internal sealed partial class PostgreSqlContactStoreOptionsValidator : IValidateOptions<PostgreSqlContactStoreOptions>
+{
+    /// <summary>The data annotations, then a check that there is a data source or a connection string that parses.</summary>
+    public static ValidateOptionsResult ValidateAll(string? name, PostgreSqlContactStoreOptions options)
+    {
+        var result = new PostgreSqlContactStoreOptionsValidator().Validate(name, options);
+        if (result.Failed || options.DataSource is not null)
+        {
+            return result;
+        }
+
+        const string Setting = $"{nameof(PostgreSqlContactStoreOptions)}.{nameof(PostgreSqlContactStoreOptions.ConnectionString)}";
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return ValidateOptionsResult.Fail($"{Setting} is required (or set {nameof(PostgreSqlContactStoreOptions)}.{nameof(PostgreSqlContactStoreOptions.DataSource)}).");
+        }
+
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            if (string.IsNullOrWhiteSpace(builder.Host))
+            {
+                return ValidateOptionsResult.Fail($"{Setting} must name a server (Host=...).");
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            // The parser's message names the bad keyword; the whole string is never echoed, since it may hold a password.
+            return ValidateOptionsResult.Fail($"{Setting} is not a valid Npgsql connection string: {ex.Message}");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>Runs <see cref="PostgreSqlContactStoreOptionsValidator.ValidateAll"/> for the options system.</summary>
+internal sealed class PostgreSqlContactStoreOptionsFullValidator : IValidateOptions<PostgreSqlContactStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PostgreSqlContactStoreOptions options) => PostgreSqlContactStoreOptionsValidator.ValidateAll(name, options);
+}

@@ -1,0 +1,55 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace IdentityReconciliation.PostgreSql;
+
+/// <summary>
+/// The advisory-lock keys of the locking protocol (see <see cref="PostgreSqlContactStore"/>). Every instance sharing a
+/// database must compute the same keys: they are part of schema version <see cref="PostgreSqlContactStore.SchemaVersion"/>.
+/// </summary>
+/// <remarks>
+/// Identifiers and the migration use the one-<c>bigint</c> key space of <c>pg_advisory_xact_lock(bigint)</c>: the first
+/// 8 bytes of a SHA-256 digest of the schema, the kind and the value. A collision only makes two unrelated requests wait
+/// for each other. Primaries use the separate two-<c>int4</c> key space of <c>pg_advisory_xact_lock(int4, int4)</c>
+/// (PostgreSQL keeps the two spaces apart): the high and low halves of the contact id, exactly, with no collisions.
+/// </remarks>
+internal static class PostgreSqlLockKeys
+{
+    private const string Protocol = "IdentityReconciliation.PostgreSql/1";
+
+    public static long Email(string schema, string email) => Hash(schema, "email", email);
+
+    public static long PhoneNumber(string schema, string phoneNumber) => Hash(schema, "phoneNumber", phoneNumber);
+
+    public static long Migration(string schema) => Hash(schema, "migration", "");
+
+    /// <summary>The sorted, distinct identifier keys of a request.</summary>
+    public static long[] Identifiers(string schema, ContactIdentifiers identifiers)
+    {
+        var keys = new List<long>(2);
+        if (identifiers.Email is { } email)
+        {
+            keys.Add(Email(schema, email));
+        }
+
+        if (identifiers.PhoneNumber is { } phone)
+        {
+            keys.Add(PhoneNumber(schema, phone));
+        }
+
+        keys.Sort();
+        return keys.Distinct().ToArray();
+    }
+
+    /// <summary>The two-int4 key of a primary (root) contact id: a bijection, ordered like the id for positive ids.</summary>
+    public static (int High, int Low) Root(long contactId) => ((int)(contactId >> 32), unchecked((int)(uint)contactId));
+
+    private static long Hash(string schema, string kind, string value)
+    {
+        var text = string.Concat(Protocol, "\0", schema, "\0", kind, "\0", value);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
+        return BinaryPrimitives.ReadInt64BigEndian(digest);
+    }
+}
