@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using Dapper;
 using IdentityReconciliation.Diagnostics;
@@ -22,8 +21,15 @@ namespace IdentityReconciliation.Sqlite;
 /// <para>
 /// Writes run in <c>BEGIN IMMEDIATE</c> transactions: the database's write lock is taken before the touched clusters are
 /// loaded, so that no other connection, in this process or another, can change them before the commit. Inside one process
-/// writers also queue on an asynchronous lock and share one connection, so they wait without polling; another process's
-/// writer is waited for up to <see cref="SqliteContactStoreOptions.BusyTimeout"/>.
+/// a single writer thread applies queued requests in arrival order, several per transaction (group commit, at most
+/// <see cref="SqliteContactStoreOptions.MaxBatchSize"/>), each in its own savepoint, and completes a caller's task only
+/// after the commit that contains its changes. Another process's writer is waited for up to
+/// <see cref="SqliteContactStoreOptions.BusyTimeout"/>.
+/// </para>
+/// <para>
+/// Lookups run on a small pool of open read connections with prepared statements. Schema work uses Dapper; the two hot
+/// statements use prepared Microsoft.Data.Sqlite commands directly, because re-preparing them per call (as any
+/// command-per-call mapper does) costs more than the lookup itself.
 /// </para>
 /// </remarks>
 public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDisposable
@@ -31,60 +37,23 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
     /// <summary>The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>.</summary>
     public const int SchemaVersion = 1;
 
-    private const string Columns = "id, phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt, deletedAt";
+    internal const string TouchedClustersSql = SqliteSql.TouchedClusters;
 
-    // Every lookup is indexed: email and phoneNumber find the matches, the primary key and linkedId their clusters.
-    internal const string TouchedClustersSql = $"""
-        WITH roots(rootId) AS (
-            SELECT coalesce(linkedId, id) FROM Contact WHERE email = @Email AND deletedAt IS NULL
-            UNION
-            SELECT coalesce(linkedId, id) FROM Contact WHERE phoneNumber = @PhoneNumber AND deletedAt IS NULL
-        )
-        SELECT {Columns} FROM Contact WHERE id IN roots AND deletedAt IS NULL
-        UNION
-        SELECT {Columns} FROM Contact WHERE linkedId IN roots AND deletedAt IS NULL
-        ORDER BY id
-        """;
-
-    private const string InsertSql = """
-        INSERT INTO Contact (phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt)
-        VALUES (@PhoneNumber, @Email, @LinkedId, @LinkPrecedence, @CreatedAt, @CreatedAt)
-        RETURNING id
-        """;
-
-    private const string UpdateSql = """
-        UPDATE Contact SET linkedId = @LinkedId, linkPrecedence = @LinkPrecedence, updatedAt = @UpdatedAt
-        WHERE id IN @Ids AND deletedAt IS NULL
-        """;
-
-    private const string SchemaSql = """
-        CREATE TABLE IF NOT EXISTS Contact (
-            id             INTEGER PRIMARY KEY AUTOINCREMENT,
-            phoneNumber    TEXT NULL,
-            email          TEXT NULL,
-            linkedId       INTEGER NULL,
-            linkPrecedence TEXT NOT NULL CHECK (linkPrecedence IN ('primary', 'secondary')),
-            createdAt      TEXT NOT NULL,
-            updatedAt      TEXT NOT NULL,
-            deletedAt      TEXT NULL,
-            CHECK ((linkPrecedence = 'primary') = (linkedId IS NULL))
-        );
-        CREATE INDEX IF NOT EXISTS IX_Contact_email ON Contact (email);
-        CREATE INDEX IF NOT EXISTS IX_Contact_phoneNumber ON Contact (phoneNumber);
-        CREATE INDEX IF NOT EXISTS IX_Contact_linkedId ON Contact (linkedId);
-        """;
-
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
-    private const int MaxIdsPerStatement = 500;
+    private const int MaxIdleReaders = 64;
 
     private readonly string _connectionString;
     private readonly string _dataSource;
     private readonly int _busyTimeoutMilliseconds;
+    private readonly string _synchronous;
+    private readonly long _mmapSize;
+    private readonly int _maxBatchSize;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private SqliteConnection? _writer;
+    private readonly SemaphoreSlim _initializeLock = new(1, 1);
+    private readonly Stack<ReaderSession> _idleReaders = new();
+    private readonly object _gate = new();
+    private SqliteWriter? _writer;
     private volatile bool _initialized;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <summary>Creates a store over the SQLite database named by a connection string.</summary>
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, for example <c>Data Source=contacts.db</c>.</param>
@@ -111,23 +80,44 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         var builder = new SqliteConnectionStringBuilder(value.ConnectionString)
         {
             Mode = SqliteOpenMode.ReadWriteCreate,
+
+            // The store keeps its own connections open (one writer, a few readers with prepared statements); a pooled
+            // connection would also carry a reader's query_only setting over to whoever takes it next.
+            Pooling = false,
             DefaultTimeout = Math.Max(1, (int)Math.Ceiling(value.BusyTimeout.TotalSeconds)),
         };
         _connectionString = builder.ToString();
         _dataSource = builder.DataSource;
         _busyTimeoutMilliseconds = (int)value.BusyTimeout.TotalMilliseconds;
+        _synchronous = value.Synchronous == SqliteSynchronousMode.Normal ? "NORMAL" : "FULL";
+        _mmapSize = value.MemoryMapSize;
+        _maxBatchSize = value.MaxBatchSize;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<Contact>> FindClustersAsync(ContactIdentifiers identifiers, CancellationToken cancellationToken = default)
     {
-        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        var connection = new SqliteConnection(_connectionString);
-        await using (connection.ConfigureAwait(false))
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_initialized)
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return await LoadTouchedAsync(connection, null, identifiers, cancellationToken).ConfigureAwait(false);
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var session = RentReader();
+        try
+        {
+            // One statement: one consistent snapshot of the WAL database, never blocked by the writer.
+            SqliteSql.Bind(session.Email, identifiers.Email);
+            SqliteSql.Bind(session.PhoneNumber, identifiers.PhoneNumber);
+            var contacts = SqliteSql.ReadContacts(session.Command);
+            ReturnReader(session);
+            return contacts;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
         }
     }
 
@@ -138,189 +128,117 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        await EnsureInitializedAsync(cancellationToken).ConfigureAwait(false);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_initialized)
         {
-            var connection = await GetWriterAsync(cancellationToken).ConfigureAwait(false);
-
-            // BEGIN IMMEDIATE: hold the database's write lock before reading, so that what the plan is made from is
-            // still true at commit, whatever other processes do.
-            using var transaction = connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
-            var touched = await LoadTouchedAsync(connection, transaction, identifiers, cancellationToken).ConfigureAwait(false);
-            var changes = plan(touched);
-            if (changes.IsEmpty)
-            {
-                transaction.Commit();
-                return touched;
-            }
-
-            // From here on the request completes: cancellation no longer applies.
-            long? insertedId = null;
-            if (changes.Insert is { } insert)
-            {
-                insertedId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    InsertSql,
-                    new
-                    {
-                        insert.PhoneNumber,
-                        insert.Email,
-                        insert.LinkedId,
-                        LinkPrecedence = ToText(insert.LinkPrecedence),
-                        CreatedAt = FormatTimestamp(insert.CreatedAt),
-                    },
-                    transaction)).ConfigureAwait(false);
-            }
-
-            await ApplyUpdatesAsync(connection, transaction, changes.Updates).ConfigureAwait(false);
-            transaction.Commit();
-            return changes.ApplyTo(touched, insertedId);
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
-        {
-            _writeLock.Release();
-        }
+
+        return await GetWriter().EnqueueAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops the writer after the requests already queued, and closes every connection.</summary>
     public void Dispose()
     {
-        _writeLock.Wait();
-        try
+        SqliteWriter? writer;
+        lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
-            _writer?.Dispose();
+            writer = _writer;
             _writer = null;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            _disposed = true;
-            if (_writer is not null)
+            while (_idleReaders.TryPop(out var session))
             {
-                await _writer.DisposeAsync().ConfigureAwait(false);
-                _writer = null;
+                session.Dispose();
             }
         }
-        finally
+
+        writer?.Dispose();
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    internal static string FormatTimestamp(DateTimeOffset value) => SqliteSql.FormatTimestamp(value);
+
+    private SqliteWriter GetWriter()
+    {
+        var writer = _writer;
+        if (writer is not null)
         {
-            _writeLock.Release();
+            return writer;
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, "IdentityReconciliation SQLite writer");
         }
     }
 
-    internal static string FormatTimestamp(DateTimeOffset value) => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset ParseTimestamp(string value) =>
-        DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
-
-    private static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
-
-    private static LinkPrecedence ParsePrecedence(string value) => value switch
+    private ReaderSession RentReader()
     {
-        "primary" => LinkPrecedence.Primary,
-        "secondary" => LinkPrecedence.Secondary,
-        _ => throw new InvalidDataException($"Contact.linkPrecedence holds '{value}', expected 'primary' or 'secondary'."),
-    };
-
-    private static async Task<IReadOnlyList<Contact>> LoadTouchedAsync(
-        SqliteConnection connection,
-        SqliteTransaction? transaction,
-        ContactIdentifiers identifiers,
-        CancellationToken cancellationToken)
-    {
-        var rows = await connection.QueryAsync<ContactRow>(new CommandDefinition(
-            TouchedClustersSql,
-            new { identifiers.Email, identifiers.PhoneNumber },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-
-        var contacts = new List<Contact>();
-        foreach (var row in rows)
+        lock (_gate)
         {
-            contacts.Add(new Contact(
-                row.Id,
-                row.PhoneNumber,
-                row.Email,
-                row.LinkedId,
-                ParsePrecedence(row.LinkPrecedence),
-                ParseTimestamp(row.CreatedAt),
-                ParseTimestamp(row.UpdatedAt),
-                row.DeletedAt is null ? null : ParseTimestamp(row.DeletedAt)));
-        }
-
-        return contacts;
-    }
-
-    private static async Task ApplyUpdatesAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ContactUpdate> updates)
-    {
-        // The planner stamps one time on every update and most share one target: group them into few statements.
-        foreach (var group in updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
-        {
-            foreach (var chunk in group.Select(static u => u.Id).Chunk(MaxIdsPerStatement))
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_idleReaders.TryPop(out var session))
             {
-                var changed = await connection.ExecuteAsync(new CommandDefinition(
-                    UpdateSql,
-                    new
-                    {
-                        group.Key.LinkedId,
-                        LinkPrecedence = ToText(group.Key.LinkPrecedence),
-                        UpdatedAt = FormatTimestamp(group.Key.UpdatedAt),
-                        Ids = chunk,
-                    },
-                    transaction)).ConfigureAwait(false);
-                if (changed != chunk.Length)
-                {
-                    throw new InvalidOperationException($"Expected to update {chunk.Length} contact(s) but updated {changed}: the store changed under its own write lock.");
-                }
+                return session;
             }
         }
+
+        return new ReaderSession(OpenConnection(write: false));
     }
 
-    private async ValueTask<SqliteConnection> GetWriterAsync(CancellationToken cancellationToken)
+    private void ReturnReader(ReaderSession session)
     {
-        // Called under _writeLock.
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is { State: ConnectionState.Open })
+        lock (_gate)
         {
-            return _writer;
+            if (!_disposed && _idleReaders.Count < MaxIdleReaders)
+            {
+                _idleReaders.Push(session);
+                return;
+            }
         }
 
-        _writer?.Dispose();
+        session.Dispose();
+    }
+
+    private SqliteConnection OpenWriteConnection() => OpenConnection(write: true);
+
+    private SqliteConnection OpenConnection(bool write)
+    {
         var connection = new SqliteConnection(_connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"PRAGMA busy_timeout = {_busyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL;",
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            connection.Open();
+            using var pragma = connection.CreateCommand();
+            var busy = _busyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture);
+            var mmap = _mmapSize.ToString(CultureInfo.InvariantCulture);
+            pragma.CommandText = write
+                ? $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap};"
+                : $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1;";
+            pragma.ExecuteNonQuery();
+            return connection;
         }
         catch
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            connection.Dispose();
             throw;
         }
-
-        _writer = connection;
-        return connection;
     }
 
-    private async ValueTask EnsureInitializedAsync(CancellationToken cancellationToken)
+    private async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        if (_initialized)
-        {
-            return;
-        }
-
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _initializeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_initialized)
@@ -328,9 +246,10 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
                 return;
             }
 
-            var connection = await GetWriterAsync(cancellationToken).ConfigureAwait(false);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var connection = OpenConnection(write: true);
             await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken)).ConfigureAwait(false);
-            using var transaction = connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
+            using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
             var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition("PRAGMA user_version;", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (version > SchemaVersion)
             {
@@ -340,7 +259,7 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
 
             if (version < SchemaVersion)
             {
-                await connection.ExecuteAsync(new CommandDefinition(SchemaSql, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(SqliteSql.Schema, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 await connection.ExecuteAsync(new CommandDefinition($"PRAGMA user_version = {SchemaVersion};", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 Log.SqliteSchemaCreated(_logger, SchemaVersion, _dataSource);
             }
@@ -350,26 +269,33 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         }
         finally
         {
-            _writeLock.Release();
+            _initializeLock.Release();
         }
     }
 
-    private sealed class ContactRow
+    /// <summary>An open read connection with the touched-clusters statement prepared on it.</summary>
+    private sealed class ReaderSession : IDisposable
     {
-        public long Id { get; set; }
+        private readonly SqliteConnection _connection;
 
-        public string? PhoneNumber { get; set; }
+        public ReaderSession(SqliteConnection connection)
+        {
+            _connection = connection;
+            Command = SqliteSql.CreateTouchedClustersCommand(connection, out var email, out var phoneNumber);
+            Email = email;
+            PhoneNumber = phoneNumber;
+        }
 
-        public string? Email { get; set; }
+        public SqliteCommand Command { get; }
 
-        public long? LinkedId { get; set; }
+        public SqliteParameter Email { get; }
 
-        public string LinkPrecedence { get; set; } = "";
+        public SqliteParameter PhoneNumber { get; }
 
-        public string CreatedAt { get; set; } = "";
-
-        public string UpdatedAt { get; set; } = "";
-
-        public string? DeletedAt { get; set; }
+        public void Dispose()
+        {
+            Command.Dispose();
+            _connection.Dispose();
+        }
     }
 }

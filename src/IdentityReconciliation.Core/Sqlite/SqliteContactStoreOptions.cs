@@ -23,6 +23,27 @@ public sealed class SqliteContactStoreOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Durability of commits: <see cref="SqliteSynchronousMode.Full"/> (default: an acknowledged write survives a power
+    /// loss) or <see cref="SqliteSynchronousMode.Normal"/> (survives an application crash; faster).
+    /// </summary>
+    [EnumDataType(typeof(SqliteSynchronousMode))]
+    public SqliteSynchronousMode Synchronous { get; set; } = SqliteSynchronousMode.Full;
+
+    /// <summary>
+    /// The most write requests the store commits in one transaction when many arrive at once (group commit). 1 turns
+    /// batching off. Default: 128.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxBatchSize { get; set; } = 128;
+
+    /// <summary>
+    /// Bytes of the database file each connection may memory-map for reading (<c>PRAGMA mmap_size</c>); 0 turns it off.
+    /// Default: 256 MiB.
+    /// </summary>
+    [Range(0L, long.MaxValue)]
+    public long MemoryMapSize { get; set; } = 256L * 1024 * 1024;
 }
 
 /// <summary>Validates <see cref="SqliteContactStoreOptions"/> at start-up.</summary>
@@ -65,4 +86,20 @@ internal sealed partial class SqliteContactStoreOptionsValidator : IValidateOpti
 internal sealed class SqliteContactStoreOptionsFullValidator : IValidateOptions<SqliteContactStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, SqliteContactStoreOptions options) => SqliteContactStoreOptionsValidator.ValidateAll(name, options);
+}
+
+/// <summary>How hard SQLite works to make a commit durable (<c>PRAGMA synchronous</c>).</summary>
+public enum SqliteSynchronousMode
+{
+    /// <summary>
+    /// Every commit is flushed to the disk before it is acknowledged: an acknowledged write survives a power loss or an
+    /// operating-system crash. The default.
+    /// </summary>
+    Full = 0,
+
+    /// <summary>
+    /// In WAL mode, commits are flushed at checkpoints only: an acknowledged write survives the application crashing, but
+    /// the last commits may be lost if the machine loses power. Several times faster per commit on most disks.
+    /// </summary>
+    Normal = 1,
 }

@@ -1,0 +1,378 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+
+namespace IdentityReconciliation.Sqlite;
+
+/// <summary>
+/// The single writer of one store: a dedicated thread that owns the write connection and applies queued requests in
+/// arrival order, several per transaction (group commit).
+/// </summary>
+/// <remarks>
+/// <para>
+/// A batch is one <c>BEGIN IMMEDIATE</c> transaction: the file's write lock is held from before the first request's
+/// clusters are loaded until the commit, so no other process can change them in between. Each request runs in its own
+/// savepoint and sees the changes of the requests before it in the batch, exactly as if they had committed one by one.
+/// A request that fails is rolled back to its savepoint alone; the others commit. A caller's task completes only after
+/// the commit that contains its changes; if the commit fails, every request of the batch fails and nothing of it landed.
+/// </para>
+/// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
+/// </remarks>
+internal sealed class SqliteWriter : IDisposable
+{
+    private readonly ConcurrentQueue<WriteOperation> _queue = new();
+    private readonly ManualResetEventSlim _signal = new(false);
+    private readonly Func<SqliteConnection> _open;
+    private readonly int _maxBatchSize;
+    private readonly Thread _thread;
+    private readonly List<WriteOperation> _batch;
+    private volatile bool _stopping;
+
+    private SqliteConnection? _connection;
+    private SqliteCommand? _begin;
+    private SqliteCommand? _commit;
+    private SqliteCommand? _rollback;
+    private SqliteCommand? _savepoint;
+    private SqliteCommand? _release;
+    private SqliteCommand? _rollbackToSavepoint;
+    private SqliteCommand? _load;
+    private SqliteParameter? _loadEmail;
+    private SqliteParameter? _loadPhone;
+    private SqliteCommand? _insert;
+    private SqliteCommand? _update;
+
+    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, string name)
+    {
+        _open = open;
+        _maxBatchSize = maxBatchSize;
+        _batch = new List<WriteOperation>(maxBatchSize);
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken);
+        }
+
+        var operation = new WriteOperation(identifiers, plan, cancellationToken);
+        _queue.Enqueue(operation);
+        _signal.Set();
+        if (_stopping)
+        {
+            // Raced with Dispose: make sure nothing waits forever.
+            FailQueued(new ObjectDisposedException(nameof(SqliteContactStore)));
+        }
+
+        return operation.Task;
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _signal.Set();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        FailQueued(new ObjectDisposedException(nameof(SqliteContactStore)));
+        _signal.Dispose();
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            if (_queue.IsEmpty)
+            {
+                if (_stopping)
+                {
+                    break;
+                }
+
+                _signal.Wait();
+                _signal.Reset();
+                continue; // re-check the queue after the reset, so that a set between Wait and Reset is not lost
+            }
+
+            while (_batch.Count < _maxBatchSize && _queue.TryDequeue(out var operation))
+            {
+                if (operation.CancellationToken.IsCancellationRequested)
+                {
+                    operation.Cancel();
+                }
+                else
+                {
+                    _batch.Add(operation);
+                }
+            }
+
+            if (_batch.Count > 0)
+            {
+                ExecuteBatch(_batch);
+                _batch.Clear();
+            }
+        }
+
+        DisposeConnection();
+    }
+
+    private void ExecuteBatch(List<WriteOperation> batch)
+    {
+        try
+        {
+            EnsureConnection();
+            _begin!.ExecuteNonQuery();
+        }
+        catch (Exception ex)
+        {
+            // Could not even take the write lock (busy timeout, I/O error): nothing was written.
+            DisposeConnection();
+            foreach (var operation in batch)
+            {
+                operation.Fail(ex);
+            }
+
+            return;
+        }
+
+        var useSavepoints = batch.Count > 1;
+        Exception? fatal = null;
+        foreach (var operation in batch)
+        {
+            try
+            {
+                if (useSavepoints)
+                {
+                    _savepoint!.ExecuteNonQuery();
+                }
+
+                operation.Result = Apply(operation);
+                if (useSavepoints)
+                {
+                    _release!.ExecuteNonQuery();
+                }
+            }
+            catch (Exception ex)
+            {
+                operation.Error = ex;
+                if (!TryRollBackToSavepoint(useSavepoints))
+                {
+                    // The transaction itself is gone (SQLite rolls back on some errors, such as a full disk): what the
+                    // earlier requests of the batch did is lost with it, so none of them may be acknowledged.
+                    fatal = ex;
+                    break;
+                }
+            }
+        }
+
+        if (fatal is null)
+        {
+            try
+            {
+                _commit!.ExecuteNonQuery();
+            }
+            catch (Exception ex)
+            {
+                fatal = ex;
+            }
+        }
+
+        if (fatal is not null)
+        {
+            TryRollBack();
+            foreach (var operation in batch)
+            {
+                operation.Fail(operation.Error ?? fatal);
+            }
+
+            return;
+        }
+
+        foreach (var operation in batch)
+        {
+            operation.Complete();
+        }
+    }
+
+    private IReadOnlyList<Contact> Apply(WriteOperation operation)
+    {
+        SqliteSql.Bind(_loadEmail!, operation.Identifiers.Email);
+        SqliteSql.Bind(_loadPhone!, operation.Identifiers.PhoneNumber);
+        var touched = SqliteSql.ReadContacts(_load!);
+        var changes = operation.Plan(touched);
+        if (changes.IsEmpty)
+        {
+            return touched;
+        }
+
+        long? insertedId = null;
+        if (changes.Insert is { } insert)
+        {
+            var parameters = _insert!.Parameters;
+            SqliteSql.Bind(parameters[0], insert.PhoneNumber);
+            SqliteSql.Bind(parameters[1], insert.Email);
+            SqliteSql.Bind(parameters[2], insert.LinkedId);
+            parameters[3].Value = SqliteSql.ToText(insert.LinkPrecedence);
+            parameters[4].Value = SqliteSql.FormatTimestamp(insert.CreatedAt);
+            insertedId = (long)_insert.ExecuteScalar()!;
+        }
+
+        foreach (var update in changes.Updates)
+        {
+            var parameters = _update!.Parameters;
+            SqliteSql.Bind(parameters[0], update.LinkedId);
+            parameters[1].Value = SqliteSql.ToText(update.LinkPrecedence);
+            parameters[2].Value = SqliteSql.FormatTimestamp(update.UpdatedAt);
+            parameters[3].Value = update.Id;
+            if (_update.ExecuteNonQuery() != 1)
+            {
+                throw new InvalidOperationException($"Contact {update.Id} was not found for update under the store's own write lock.");
+            }
+        }
+
+        return changes.ApplyTo(touched, insertedId);
+    }
+
+    private bool TryRollBackToSavepoint(bool useSavepoints)
+    {
+        try
+        {
+            if (SQLitePCL.raw.sqlite3_get_autocommit(_connection!.Handle) != 0)
+            {
+                return false; // no transaction any more
+            }
+
+            if (!useSavepoints)
+            {
+                return false; // a lone request: roll back the whole transaction
+            }
+
+            _rollbackToSavepoint!.ExecuteNonQuery();
+            _release!.ExecuteNonQuery();
+            return true;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    private void TryRollBack()
+    {
+        try
+        {
+            if (_connection is not null && SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            {
+                _rollback!.ExecuteNonQuery();
+            }
+        }
+        catch (SqliteException)
+        {
+            // The connection is in an unknown state: start afresh with the next batch.
+            DisposeConnection();
+        }
+    }
+
+    private void EnsureConnection()
+    {
+        if (_connection is not null)
+        {
+            return;
+        }
+
+        var connection = _open();
+        try
+        {
+            _begin = Prepare(connection, "BEGIN IMMEDIATE");
+            _commit = Prepare(connection, "COMMIT");
+            _rollback = Prepare(connection, "ROLLBACK");
+            _savepoint = Prepare(connection, "SAVEPOINT identify");
+            _release = Prepare(connection, "RELEASE identify");
+            _rollbackToSavepoint = Prepare(connection, "ROLLBACK TO identify");
+            _load = SqliteSql.CreateTouchedClustersCommand(connection, out var email, out var phone);
+            _loadEmail = email;
+            _loadPhone = phone;
+
+            _insert = connection.CreateCommand();
+            _insert.CommandText = SqliteSql.Insert;
+            _insert.Parameters.Add("@PhoneNumber", SqliteType.Text);
+            _insert.Parameters.Add("@Email", SqliteType.Text);
+            _insert.Parameters.Add("@LinkedId", SqliteType.Integer);
+            _insert.Parameters.Add("@LinkPrecedence", SqliteType.Text);
+            _insert.Parameters.Add("@CreatedAt", SqliteType.Text);
+
+            _update = connection.CreateCommand();
+            _update.CommandText = SqliteSql.Update;
+            _update.Parameters.Add("@LinkedId", SqliteType.Integer);
+            _update.Parameters.Add("@LinkPrecedence", SqliteType.Text);
+            _update.Parameters.Add("@UpdatedAt", SqliteType.Text);
+            _update.Parameters.Add("@Id", SqliteType.Integer);
+            _connection = connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Prepare();
+        return command;
+    }
+
+    private void DisposeConnection()
+    {
+        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _load, _insert, _update })
+        {
+            command?.Dispose();
+        }
+
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    private void FailQueued(Exception exception)
+    {
+        while (_queue.TryDequeue(out var operation))
+        {
+            operation.Fail(exception);
+        }
+    }
+
+    private sealed class WriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+        : TaskCompletionSource<IReadOnlyList<Contact>>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public ContactIdentifiers Identifiers { get; } = identifiers;
+
+        public Func<IReadOnlyList<Contact>, ContactChangeSet> Plan { get; } = plan;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public IReadOnlyList<Contact>? Result { get; set; }
+
+        public Exception? Error { get; set; }
+
+        public void Complete()
+        {
+            if (Error is not null)
+            {
+                TrySetException(Error);
+            }
+            else
+            {
+                TrySetResult(Result!);
+            }
+        }
+
+        public void Fail(Exception exception) => TrySetException(exception);
+
+        public void Cancel() => TrySetCanceled(CancellationToken);
+    }
+}

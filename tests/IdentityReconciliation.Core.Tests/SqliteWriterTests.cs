@@ -1,0 +1,174 @@
+using IdentityReconciliation.Sqlite;
+using IdentityReconciliation.Tests.Support;
+using Microsoft.Extensions.Options;
+
+namespace IdentityReconciliation.Tests;
+
+/// <summary>Group commit: requests that queue up share a transaction, yet each stands or falls alone.</summary>
+public sealed class SqliteWriterTests : IAsyncLifetime
+{
+    private readonly TempDatabase _database = new();
+    private SqliteContactStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = new SqliteContactStore(_database.ConnectionString);
+        await _store.FindClustersAsync(new ContactIdentifiers("warm-up@x.io", null));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _database.Dispose();
+    }
+
+    private static Func<IReadOnlyList<Contact>, ContactChangeSet> Planner(ContactIdentifiers identifiers) =>
+        touched => ContactPlanner.Plan(identifiers, touched, DateTimeOffset.UtcNow);
+
+    /// <summary>A change set that fails after its insert ran: the update names a contact that does not exist.</summary>
+    private static Func<IReadOnlyList<Contact>, ContactChangeSet> HalfDone(ContactIdentifiers identifiers) =>
+        _ => new ContactChangeSet(
+            new NewContact(identifiers.Email, identifiers.PhoneNumber, null, LinkPrecedence.Primary, DateTimeOffset.UtcNow),
+            [new ContactUpdate(987_654_321, 1, LinkPrecedence.Secondary, DateTimeOffset.UtcNow)]);
+
+    [Fact]
+    public async Task ReconcileAsync_OneRequestOfABatchFails_OnlyThatRequestIsLost()
+    {
+        using var gate = new ManualResetEventSlim();
+        var first = new ContactIdentifiers("first@x.io", "1");
+
+        // The first request holds the writer until the others have queued behind it, so they form one batch.
+        var blocker = _store.ReconcileAsync(first, touched =>
+        {
+            gate.Wait(TimeSpan.FromSeconds(10));
+            return ContactPlanner.Plan(first, touched, DateTimeOffset.UtcNow);
+        });
+        var tasks = Enumerable.Range(0, 40).Select(i =>
+        {
+            var identifiers = new ContactIdentifiers($"user{i}@x.io", $"{100 + i}");
+            return i % 10 == 3
+                ? _store.ReconcileAsync(identifiers, HalfDone(identifiers))
+                : _store.ReconcileAsync(identifiers, Planner(identifiers));
+        }).ToList();
+        gate.Set();
+
+        await blocker;
+        var outcomes = await Task.WhenAll(tasks.Select(async t =>
+        {
+            try
+            {
+                return (await t).Count;
+            }
+            catch (InvalidOperationException)
+            {
+                return -1;
+            }
+        }));
+
+        outcomes.Count(o => o == -1).Should().Be(4);
+        outcomes.Where(o => o != -1).Should().OnlyContain(count => count == 1);
+        var rows = SqliteRows.ReadAll(_database);
+        rows.Select(r => r.Email).Should().BeEquivalentTo(
+            new[] { "first@x.io" }.Concat(Enumerable.Range(0, 40).Where(i => i % 10 != 3).Select(i => $"user{i}@x.io")));
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_LaterRequestInABatch_SeesTheEarlierOnesChanges()
+    {
+        using var gate = new ManualResetEventSlim();
+        var blockerIds = new ContactIdentifiers("blocker@x.io", null);
+        var blocker = _store.ReconcileAsync(blockerIds, touched =>
+        {
+            gate.Wait(TimeSpan.FromSeconds(10));
+            return ContactPlanner.Plan(blockerIds, touched, DateTimeOffset.UtcNow);
+        });
+
+        // Same new person three times in one batch: the first inserts, the others must see it and insert nothing.
+        var same = new ContactIdentifiers("same@x.io", "777");
+        var tasks = Enumerable.Range(0, 3).Select(_ => _store.ReconcileAsync(same, Planner(same))).ToList();
+        gate.Set();
+        await blocker;
+        var results = await Task.WhenAll(tasks);
+
+        results.Should().OnlyContain(r => r.Count == 1);
+        SqliteRows.ReadAll(_database).Count(r => r.Email == "same@x.io").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_CancelledWhileQueued_IsNotWritten()
+    {
+        using var gate = new ManualResetEventSlim();
+        var blockerIds = new ContactIdentifiers("blocker@x.io", null);
+        var blocker = _store.ReconcileAsync(blockerIds, touched =>
+        {
+            gate.Wait(TimeSpan.FromSeconds(10));
+            return ContactPlanner.Plan(blockerIds, touched, DateTimeOffset.UtcNow);
+        });
+        using var cts = new CancellationTokenSource();
+        var queuedIds = new ContactIdentifiers("queued@x.io", null);
+        var queued = _store.ReconcileAsync(queuedIds, Planner(queuedIds), cts.Token);
+
+        await cts.CancelAsync();
+        gate.Set();
+        await blocker;
+
+        await FluentActions.Awaiting(() => queued).Should().ThrowAsync<OperationCanceledException>();
+        SqliteRows.ReadAll(_database).Select(r => r.Email).Should().Equal("blocker@x.io");
+    }
+
+    [Fact]
+    public async Task Dispose_WithQueuedRequests_CompletesThemFirst()
+    {
+        var tasks = Enumerable.Range(0, 20).Select(i =>
+        {
+            var ids = new ContactIdentifiers($"d{i}@x.io", null);
+            return _store.ReconcileAsync(ids, Planner(ids));
+        }).ToList();
+
+        await _store.DisposeAsync();
+
+        // Every request either landed or failed as disposed; none hangs, none is half-done.
+        var landed = 0;
+        foreach (var task in tasks)
+        {
+            try
+            {
+                await task.WaitAsync(TimeSpan.FromSeconds(30));
+                landed++;
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        SqliteRows.ReadAll(_database).Should().HaveCount(landed);
+    }
+}
+
+/// <summary>The store contract with group commit turned off (one request per transaction).</summary>
+public sealed class SqliteUnbatchedContactStoreContractTests : ContactStoreContractTests
+{
+    private readonly TempDatabase _database = new();
+
+    protected override Task<IContactStore> CreateStoreAsync() => Task.FromResult<IContactStore>(
+        new SqliteContactStore(Options.Create(new SqliteContactStoreOptions { ConnectionString = _database.ConnectionString, MaxBatchSize = 1, Synchronous = SqliteSynchronousMode.Normal })));
+
+    protected override Task<IReadOnlyList<Contact>> ReadAllAsync() => Task.FromResult(SqliteRows.ReadAll(_database));
+
+    protected override Task SoftDeleteAsync(long id, DateTimeOffset at)
+    {
+        using var connection = _database.OpenRaw();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE Contact SET deletedAt = $at WHERE id = $id";
+        command.Parameters.AddWithValue("$at", at.UtcDateTime.ToString("O"));
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _database.Dispose();
+    }
+}
