@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using IdentityReconciliation;
+using IdentityReconciliation.Benchmarks;
+using IdentityReconciliation.Sqlite;
+
+// Throughput harness: every workload at every store size and caller count, with the bare-SQL floor measured in the
+// same run. Prints a table and writes it as Markdown and JSON under bench/results/.
+var quick = args.Contains("--quick");
+var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
+var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
+var workloads = Arg("--workloads")?.Split(',') ?? Workloads.All;
+var duration = TimeSpan.FromSeconds(double.Parse(Arg("--seconds") ?? (quick ? "1" : "5"), CultureInfo.InvariantCulture));
+var output = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
+var work = Path.Combine(Path.GetTempPath(), "idr-bench");
+Directory.CreateDirectory(work);
+Directory.CreateDirectory(output);
+const int Seed = 20261121;
+var maxOperations = quick ? 50_000 : 1_000_000;
+
+Console.WriteLine($"IdentityReconciliation benchmark — store sqlite, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure");
+var rows = new List<Row>();
+foreach (var size in sizes)
+{
+    Console.WriteLine($"\n== {size:N0} contacts: preloading");
+    var template = await SqliteBench.TemplateAsync(work, size);
+
+    // The floors, on the same data.
+    var writeRequests = Workloads.Generate(Workloads.WriteHeavy, size, maxOperations, Seed);
+    var readRequests = Workloads.Generate(Workloads.Retail, size, 200_000, Seed);
+    var floorDb = SqliteBench.CopyOf(template, work, "floor");
+    var writeFloor = Rate(SqliteBench.WriteFloor(floorDb, writeRequests, duration, perTransaction: 1));
+    SqliteBench.Delete(floorDb);
+    floorDb = SqliteBench.CopyOf(template, work, "floor");
+    var batchedFloor = Rate(SqliteBench.WriteFloor(floorDb, writeRequests, duration, perTransaction: 100));
+    var readFloor = Rate(SqliteBench.ReadFloor(floorDb, readRequests, duration));
+    SqliteBench.Delete(floorDb);
+    Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
+
+    foreach (var workload in workloads)
+    {
+        var requests = Workloads.Generate(workload, size, maxOperations, Seed);
+        foreach (var callers in callerCounts)
+        {
+            var database = SqliteBench.CopyOf(template, work, "run");
+            Measurement measurement;
+            await using (var store = new SqliteContactStore($"Data Source={database}"))
+            {
+                measurement = await Runner.RunAsync(new IdentityReconciler(store), requests, callers, duration);
+            }
+
+            SqliteBench.Delete(database);
+            var floor = workload == Workloads.Retail ? readFloor : writeFloor;
+            var row = new Row("sqlite", workload, size, callers, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
+                Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
+                measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
+                measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor));
+            rows.Add(row);
+            Console.WriteLine($"{workload,-12} {callers,2} callers: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB");
+        }
+    }
+
+    File.Delete(template);
+}
+
+// Scale: throughput at the largest size relative to the smallest.
+var markdown = new StringBuilder();
+markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure.");
+markdown.AppendLine();
+markdown.AppendLine("| store | workload | contacts | callers | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB |");
+markdown.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+foreach (var r in rows)
+{
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} |");
+}
+
+markdown.AppendLine();
+markdown.AppendLine("| contacts | write floor (1 write per transaction) | write floor (100 per transaction) | read floor (1 thread) |");
+markdown.AppendLine("| ---: | ---: | ---: | ---: |");
+foreach (var g in rows.GroupBy(r => r.Contacts))
+{
+    var f = g.First();
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key:N0} | {f.WriteFloor:N0}/s | {f.BatchedWriteFloor:N0}/s | {f.ReadFloor:N0}/s |");
+}
+
+if (sizes.Length > 1)
+{
+    markdown.AppendLine();
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| workload | callers | ops/s at {sizes[^1]:N0} ÷ ops/s at {sizes[0]:N0} |");
+    markdown.AppendLine("| --- | ---: | ---: |");
+    foreach (var g in rows.GroupBy(r => (r.Workload, r.Callers)))
+    {
+        var small = g.First(r => r.Contacts == sizes[0]);
+        var large = g.First(r => r.Contacts == sizes[^1]);
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Workload} | {g.Key.Callers} | {large.OpsPerSecond / small.OpsPerSecond:0.00} |");
+    }
+}
+
+var stem = Path.Combine(output, quick ? "sqlite-quick" : "sqlite");
+await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine();
+Console.WriteLine(markdown);
+Console.WriteLine($"Wrote {stem}.md and {stem}.json");
+return 0;
+
+string? Arg(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
+
+static double Rate((long Operations, TimeSpan Elapsed) run) => run.Operations / run.Elapsed.TotalSeconds;
+
+static string FindRepositoryRoot()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "IdentityReconciliation.Core.sln")))
+    {
+        directory = directory.Parent;
+    }
+
+    return directory?.FullName ?? Directory.GetCurrentDirectory();
+}
+
+internal sealed record Row(
+    string Store, string Workload, long Contacts, int Callers, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
+    double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor);

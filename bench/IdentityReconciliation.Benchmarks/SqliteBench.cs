@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using IdentityReconciliation.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace IdentityReconciliation.Benchmarks;
+
+/// <summary>Preloading and the bare-SQL floor for the SQLite store.</summary>
+internal static class SqliteBench
+{
+    private static readonly DateTimeOffset Epoch = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Creates (once per size) a database file with the library's schema and N preloaded contacts, checkpointed and closed.</summary>
+    public static async Task<string> TemplateAsync(string folder, long contacts)
+    {
+        var path = Path.Combine(folder, $"template-{contacts}.db");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        var building = path + ".building";
+        File.Delete(building);
+        await using (var store = new SqliteContactStore($"Data Source={building}"))
+        {
+            // Let the library create its schema.
+            await store.FindClustersAsync(new ContactIdentifiers("nobody@example.com", null));
+        }
+
+        using (var connection = Open(building))
+        {
+            using var transaction = connection.BeginTransaction();
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO Contact (id, phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt) VALUES ($id, $phone, $email, $linked, $precedence, $at, $at)";
+            var id = insert.Parameters.Add("$id", SqliteType.Integer);
+            var phone = insert.Parameters.Add("$phone", SqliteType.Text);
+            var email = insert.Parameters.Add("$email", SqliteType.Text);
+            var linked = insert.Parameters.Add("$linked", SqliteType.Integer);
+            var precedence = insert.Parameters.Add("$precedence", SqliteType.Text);
+            var at = insert.Parameters.Add("$at", SqliteType.Text);
+            insert.Prepare();
+            for (long k = 1; k <= contacts / 2; k++)
+            {
+                var primaryId = (2 * k) - 1;
+                id.Value = primaryId;
+                phone.Value = Workloads.Phone(k);
+                email.Value = Workloads.Email(k);
+                linked.Value = DBNull.Value;
+                precedence.Value = "primary";
+                at.Value = Timestamp(primaryId);
+                insert.ExecuteNonQuery();
+
+                id.Value = primaryId + 1;
+                email.Value = Workloads.AltEmail(k);
+                linked.Value = primaryId;
+                precedence.Value = "secondary";
+                at.Value = Timestamp(primaryId + 1);
+                insert.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;";
+            checkpoint.ExecuteNonQuery();
+        }
+
+        SqliteConnection.ClearAllPools();
+        File.Move(building, path);
+        return path;
+    }
+
+    /// <summary>A private copy of the template for one run.</summary>
+    public static string CopyOf(string template, string folder, string name)
+    {
+        var path = Path.Combine(folder, name + ".db");
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(path + suffix);
+        }
+
+        File.Copy(template, path);
+        return path;
+    }
+
+    public static void Delete(string path)
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(path + suffix);
+        }
+    }
+
+    /// <summary>
+    /// The write floor: for each new person, in one transaction, one indexed lookup and one insert, through prepared
+    /// Microsoft.Data.Sqlite commands on one connection, with the library's journal mode and durability.
+    /// </summary>
+    public static (long Operations, TimeSpan Elapsed) WriteFloor(string database, IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
+    {
+        using var connection = Open(database);
+        using var lookup = connection.CreateCommand();
+        lookup.CommandText = "SELECT id FROM Contact WHERE email = $email UNION ALL SELECT id FROM Contact WHERE phoneNumber = $phone LIMIT 1";
+        var lookupEmail = lookup.Parameters.Add("$email", SqliteType.Text);
+        var lookupPhone = lookup.Parameters.Add("$phone", SqliteType.Text);
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO Contact (phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt) VALUES ($phone, $email, NULL, 'primary', $at, $at)";
+        var insertEmail = insert.Parameters.Add("$email", SqliteType.Text);
+        var insertPhone = insert.Parameters.Add("$phone", SqliteType.Text);
+        var insertAt = insert.Parameters.Add("$at", SqliteType.Text);
+        using var begin = connection.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        using var commit = connection.CreateCommand();
+        commit.CommandText = "COMMIT";
+        lookup.Prepare();
+        insert.Prepare();
+
+        var stopwatch = Stopwatch.StartNew();
+        long done = 0;
+        while (done < requests.Length && stopwatch.Elapsed < duration)
+        {
+            begin.ExecuteNonQuery();
+            for (var i = 0; i < perTransaction && done < requests.Length; i++, done++)
+            {
+                var request = requests[done];
+                lookupEmail.Value = request.Email;
+                lookupPhone.Value = request.PhoneNumber;
+                if (lookup.ExecuteScalar() is null)
+                {
+                    insertEmail.Value = request.Email;
+                    insertPhone.Value = request.PhoneNumber;
+                    insertAt.Value = SqliteContactStoreFormat(DateTimeOffset.UtcNow);
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            commit.ExecuteNonQuery();
+        }
+
+        return (done, stopwatch.Elapsed);
+    }
+
+    /// <summary>The read floor: one prepared indexed lookup per request, single-threaded, no transaction.</summary>
+    public static (long Operations, TimeSpan Elapsed) ReadFloor(string database, IdentifyRequest[] requests, TimeSpan duration)
+    {
+        using var connection = Open(database);
+        using var lookup = connection.CreateCommand();
+        lookup.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $email UNION ALL SELECT id, linkedId FROM Contact WHERE phoneNumber = $phone LIMIT 1";
+        var email = lookup.Parameters.Add("$email", SqliteType.Text);
+        var phone = lookup.Parameters.Add("$phone", SqliteType.Text);
+        lookup.Prepare();
+        var stopwatch = Stopwatch.StartNew();
+        long done = 0;
+        long found = 0;
+        while (stopwatch.Elapsed < duration)
+        {
+            var request = requests[done % requests.Length];
+            email.Value = (object?)request.Email ?? DBNull.Value;
+            phone.Value = (object?)request.PhoneNumber ?? DBNull.Value;
+            using (var reader = lookup.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    found += reader.GetInt64(0);
+                }
+            }
+
+            done++;
+        }
+
+        GC.KeepAlive(found);
+        return (done, stopwatch.Elapsed);
+    }
+
+    private static SqliteConnection Open(string path)
+    {
+        var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    private static string Timestamp(long id) => SqliteContactStoreFormat(Epoch.AddMilliseconds(id));
+
+    private static string SqliteContactStoreFormat(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+}
