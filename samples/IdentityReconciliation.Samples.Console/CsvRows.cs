@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text;
+
+namespace IdentityReconciliation.Samples.Console;
+
+/// <summary>One data row of an import file: its line number and its fields, or why it cannot be read.</summary>
+internal sealed record CsvRow(int LineNumber, string? Email, string? PhoneNumber, string? Error);
+
+/// <summary>
+/// Reads <c>email,phoneNumber</c> rows: comma-separated, fields optionally in double quotes (<c>""</c> for a quote),
+/// an empty field for a missing value, blank lines ignored, and an optional header row (<c>email,phoneNumber</c>).
+/// </summary>
+internal static class CsvRows
+{
+    public static IReadOnlyList<CsvRow> Parse(IEnumerable<string> lines)
+    {
+        var rows = new List<CsvRow>();
+        var lineNumber = 0;
+        var first = true;
+        foreach (var line in lines)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var fields = Split(line, out var error);
+            if (first)
+            {
+                first = false;
+                if (error is null && IsHeader(fields))
+                {
+                    continue;
+                }
+            }
+
+            if (error is not null)
+            {
+                rows.Add(new CsvRow(lineNumber, null, null, error));
+            }
+            else if (fields.Count != 2)
+            {
+                rows.Add(new CsvRow(lineNumber, null, null, string.Create(
+                    CultureInfo.InvariantCulture, $"expected 2 fields (email,phoneNumber) but found {fields.Count}.")));
+            }
+            else
+            {
+                rows.Add(new CsvRow(lineNumber, NullIfEmpty(fields[0]), NullIfEmpty(fields[1]), null));
+            }
+        }
+
+        return rows;
+    }
+
+    private static bool IsHeader(List<string> fields) =>
+        fields.Count == 2
+        && fields[0].Trim().Equals("email", StringComparison.OrdinalIgnoreCase)
+        && (fields[1].Trim().Equals("phoneNumber", StringComparison.OrdinalIgnoreCase) || fields[1].Trim().Equals("phone", StringComparison.OrdinalIgnoreCase));
+
+    private static string? NullIfEmpty(string field) => string.IsNullOrWhiteSpace(field) ? null : field;
+
+    private static List<string> Split(string line, out string? error)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        var wasQuoted = false;
+        error = null;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c != '"')
+                {
+                    field.Append(c);
+                }
+                else if (i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else
+                {
+                    quoted = false;
+                }
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+                wasQuoted = false;
+            }
+            else if (c == '"' && !wasQuoted && field.ToString().Trim().Length == 0)
+            {
+                field.Clear();
+                quoted = true;
+                wasQuoted = true;
+            }
+            else if (c == '"')
+            {
+                error = "a double quote inside an unquoted field, or text after a closing quote.";
+                return fields;
+            }
+            else if (wasQuoted && !char.IsWhiteSpace(c))
+            {
+                error = "text after a closing quote.";
+                return fields;
+            }
+            else if (!wasQuoted)
+            {
+                field.Append(c);
+            }
+        }
+
+        if (quoted)
+        {
+            error = "a quoted field is not closed on its line.";
+            return fields;
+        }
+
+        fields.Add(field.ToString());
+        return fields;
+    }
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace IdentityReconciliation.Samples.Console;
+
+/// <summary><c>identify --email X --phone Y [--db FILE]</c>: one request, printed as the product's JSON response.</summary>
+internal static class IdentifyCommand
+{
+    public static Command Create(CommandEnvironment environment)
+    {
+        var email = new Option<string?>("--email") { Description = "The customer's email address.", HelpName = "EMAIL" };
+        var phone = new Option<string?>("--phone") { Description = "The customer's phone number.", HelpName = "PHONE" };
+        var db = SampleCommandLine.DatabaseOption();
+        var command = new Command("identify", "Records one purchase's email and/or phone number and prints the person's consolidated contact as JSON.")
+        {
+            email,
+            phone,
+            db,
+        };
+        SampleCommandLine.RequireOneOf(command, email, phone);
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        {
+            // The reconciler validates the request before the store first opens the file: bad input writes nothing.
+            var request = new IdentifyRequest(parseResult.GetValue(email), parseResult.GetValue(phone));
+            await using var database = ContactDatabase.Open(parseResult.GetRequiredValue(db));
+            var cluster = await database.Reconciler.IdentifyAsync(request, cancellationToken);
+            await environment.Output.WriteLineAsync(JsonSerializer.Serialize(new IdentifyResponse(cluster), SampleJsonContext.Relaxed.IdentifyResponse));
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}
