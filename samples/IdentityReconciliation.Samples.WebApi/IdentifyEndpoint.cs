@@ -1,0 +1,90 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using IdentityReconciliation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace IdentityReconciliation.Samples.WebApi;
+
+/// <summary>
+/// <c>POST /identify</c>: <c>{"email": string|null, "phoneNumber": string|number|null}</c> → <c>200 {"contact":{…}}</c>;
+/// malformed JSON, a wrong type or an invalid value → <c>400 application/problem+json</c> whose <c>errors</c> name the
+/// field (<c>email</c>, <c>phoneNumber</c>, or <c>request</c> for the body as a whole). Nothing is written on a 400.
+/// </summary>
+internal static class IdentifyEndpoint
+{
+    public const string EmailTypeMessage = "email must be a JSON string or null.";
+
+    public const string PhoneNumberTypeMessage = "phoneNumber must be a JSON string, a whole number, or null.";
+
+    public const string BodyMessage = "The request body must be a JSON object: {\"email\": string|null, \"phoneNumber\": string|number|null}.";
+
+    /// <summary>
+    /// The request body is read by hand, not bound by the framework, so that a JSON error becomes a problem response
+    /// naming the field instead of a bare 400.
+    /// </summary>
+    public static async Task<Results<Ok<IdentifyResponse>, ValidationProblem>> HandleAsync(
+        HttpRequest request,
+        IIdentityReconciler reconciler,
+        CancellationToken cancellationToken)
+    {
+        IdentifyBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync(request.Body, WebApiJsonContext.Default.IdentifyBody, cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            // The exception's own message may quote the body; the response describes the expected shape instead.
+            return FieldOf(ex.Path) switch
+            {
+                "email" => Problem("email", EmailTypeMessage),
+                "phoneNumber" => Problem("phoneNumber", PhoneNumberTypeMessage),
+                _ => Problem("request", BodyMessage),
+            };
+        }
+
+        if (body is null)
+        {
+            return Problem("request", BodyMessage);
+        }
+
+        try
+        {
+            var cluster = await reconciler.IdentifyAsync(new IdentifyRequest(body.Email, body.PhoneNumber), cancellationToken);
+            return TypedResults.Ok(new IdentifyResponse(cluster));
+        }
+        catch (InvalidIdentifyRequestException ex)
+        {
+            return Problem(ex.ParamName ?? "request", WithoutParameterName(ex));
+        }
+    }
+
+    /// <summary>Puts the source-generated metadata first, so that the endpoint's types never use reflection.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.TypeInfoResolverChain.Insert(0, WebApiJsonContext.Default);
+
+        // Phone numbers such as "+15550101" stay readable; the responses are JSON documents, never embedded in HTML.
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+    }
+
+    private static ValidationProblem Problem(string field, string message) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [field] = [message] },
+            title: "The request is invalid.",
+            detail: $"{field}: {message}");
+
+    /// <summary>Maps a JSON path such as <c>$.phoneNumber</c> to the field it names; anything else is the request as a whole.</summary>
+    private static string FieldOf(string? path) => path switch
+    {
+        not null when path.StartsWith("$.email", StringComparison.OrdinalIgnoreCase) => "email",
+        not null when path.StartsWith("$.phoneNumber", StringComparison.OrdinalIgnoreCase) => "phoneNumber",
+        _ => "request",
+    };
+
+    private static string WithoutParameterName(ArgumentException exception)
+    {
+        var suffix = $" (Parameter '{exception.ParamName}')";
+        return exception.Message.EndsWith(suffix, StringComparison.Ordinal) ? exception.Message[..^suffix.Length] : exception.Message;
+    }
+}

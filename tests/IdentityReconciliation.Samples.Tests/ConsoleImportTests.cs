@@ -1,0 +1,131 @@
+using IdentityReconciliation.Samples.Tests.Support;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.Samples.Tests;
+
+/// <summary><c>import FILE.csv</c>: every good row lands, bad rows are reported with their line and skipped.</summary>
+public sealed class ConsoleImportTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task Import_HeaderGoodAndBadRows_ImportsTheGoodRowsAndReportsTheBadOnes()
+    {
+        var csv = WriteCsv("""
+            email,phoneNumber
+            lorraine@hillvalley.edu,123456
+            mcfly@hillvalley.edu,123456
+            not-an-email,555
+
+            george@hillvalley.edu,919191
+            biffsucks@hillvalley.edu,717171
+            george@hillvalley.edu,717171
+            ,
+            "doc@hillvalley.edu",""
+            lorraine@hillvalley.edu,123456
+            too,many,fields
+            "unclosed@hillvalley.edu,1
+            "quoted, with comma@hillvalley.edu",42
+            """);
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(1, "some rows were rejected");
+        run.Error.Should().Be($"error: 4 of 12 rows were rejected; the other rows were imported.{Environment.NewLine}");
+        run.OutputLines.Should().Equal(
+            $"Imported {csv} into {_database.FilePath}",
+            "Rows:            12",
+            "New primaries:   5",
+            "New secondaries: 1",
+            "Merges:          1",
+            "Unchanged:       1",
+            "Rejected:        4",
+            "  line 4: email must contain exactly one '@' with a non-empty local part and domain.",
+            "  line 9: At least one of email or phoneNumber is required.",
+            "  line 12: expected 2 fields (email,phoneNumber) but found 3.",
+            "  line 13: a quoted field is not closed on its line.");
+
+        var rows = SqliteRows.ReadAll(_database);
+        rows.Select(r => (r.Email, r.PhoneNumber)).Should().Equal(
+            ("lorraine@hillvalley.edu", "123456"),
+            ("mcfly@hillvalley.edu", "123456"),
+            ("george@hillvalley.edu", "919191"),
+            ("biffsucks@hillvalley.edu", "717171"),
+            ("doc@hillvalley.edu", null),
+            ("quoted, with comma@hillvalley.edu", "42"));
+        GraphInvariants.AssertHold(rows, rows.Select(r => (r.Email, r.PhoneNumber)).Append(("george@hillvalley.edu", "717171")));
+    }
+
+    [Fact]
+    public async Task Import_NoHeader_EveryRowLandsAndExits0()
+    {
+        var lines = Enumerable.Range(0, 300).Select(i => $"person{i % 120}@hillvalley.edu,{1000 + (i % 70)}").ToList();
+        var csv = WriteCsv(string.Join('\n', lines));
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(0);
+        run.Error.Should().BeEmpty();
+        run.OutputLines.Should().Contain("Rows:            300").And.Contain("Rejected:        0");
+        var requests = lines.Select(l => l.Split(',')).Select(f => ((string?)f[0], (string?)f[1])).ToList();
+        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests);
+    }
+
+    [Fact]
+    public async Task Import_Counts_AddUpToTheRowsAndMatchTheDatabase()
+    {
+        var csv = WriteCsv("""
+            a@x.io,1
+            b@x.io,2
+            a@x.io,2
+            c@x.io,1
+            c@x.io,
+            ,3
+            """);
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(0);
+        run.OutputLines[1..7].Should().Equal(
+            "Rows:            6",
+            "New primaries:   3",
+            "New secondaries: 1",
+            "Merges:          1",
+            "Unchanged:       1",
+            "Rejected:        0");
+        var rows = SqliteRows.ReadAll(_database);
+        rows.Should().HaveCount(4, "3 primaries and 1 secondary were inserted; the merge and the unchanged row insert nothing");
+        rows.Count(r => r.LinkPrecedence == LinkPrecedence.Primary).Should().Be(2, "a's and b's persons were merged");
+    }
+
+    [Fact]
+    public async Task Import_Interactive_DrawsAProgressBarAndTheSummary()
+    {
+        var csv = WriteCsv("email,phoneNumber\na@x.io,1\nb@x.io,2\n");
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath], interactive: true);
+
+        run.ExitCode.Should().Be(0);
+        run.Output.Should().Contain(Path.GetFileName(csv)).And.Contain("100%");
+        run.Output.Should().Contain("Rows:            2").And.Contain("New primaries:   2");
+    }
+
+    [Fact]
+    public async Task Import_MissingFile_Exits1AndCreatesNoDatabase()
+    {
+        var run = await ConsoleRun.RunAsync(["import", Path.Combine(_database.Folder, "missing.csv"), "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(1);
+        run.Error.Should().StartWith("error: ").And.Contain("missing.csv");
+        File.Exists(_database.FilePath).Should().BeFalse();
+    }
+
+    private string WriteCsv(string text)
+    {
+        var path = Path.Combine(_database.Folder, "contacts.csv");
+        File.WriteAllText(path, text);
+        return path;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using IdentityReconciliation.Samples.Tests.Support;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.Samples.Tests;
+
+/// <summary>The web API sample through <c>WebApplicationFactory</c>, each test on its own SQLite file.</summary>
+public sealed class IdentifyApiTests : IAsyncLifetime
+{
+    private readonly TempDatabase _database = new();
+    private readonly SampleApiFactory _factory;
+    private readonly HttpClient _client;
+
+    public IdentifyApiTests()
+    {
+        _factory = new SampleApiFactory(_database);
+        _client = _factory.CreateClient();
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _factory.DisposeAsync();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task Identify_WorkedExample_ReturnsTheProductResponses()
+    {
+        (string Body, string Expected)[] steps =
+        [
+            ("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}""",
+             """{"contact":{"primaryContactId":1,"emails":["lorraine@hillvalley.edu"],"phoneNumbers":["123456"],"secondaryContactIds":[]}}"""),
+            ("""{"email":"mcfly@hillvalley.edu","phoneNumber":"123456"}""",
+             """{"contact":{"primaryContactId":1,"emails":["lorraine@hillvalley.edu","mcfly@hillvalley.edu"],"phoneNumbers":["123456"],"secondaryContactIds":[2]}}"""),
+            ("""{"email":null,"phoneNumber":"123456"}""",
+             """{"contact":{"primaryContactId":1,"emails":["lorraine@hillvalley.edu","mcfly@hillvalley.edu"],"phoneNumbers":["123456"],"secondaryContactIds":[2]}}"""),
+            ("""{"email":"lorraine@hillvalley.edu","phoneNumber":null}""",
+             """{"contact":{"primaryContactId":1,"emails":["lorraine@hillvalley.edu","mcfly@hillvalley.edu"],"phoneNumbers":["123456"],"secondaryContactIds":[2]}}"""),
+            ("""{"email":"mcfly@hillvalley.edu","phoneNumber":null}""",
+             """{"contact":{"primaryContactId":1,"emails":["lorraine@hillvalley.edu","mcfly@hillvalley.edu"],"phoneNumbers":["123456"],"secondaryContactIds":[2]}}"""),
+            ("""{"email":"george@hillvalley.edu","phoneNumber":"919191"}""",
+             """{"contact":{"primaryContactId":3,"emails":["george@hillvalley.edu"],"phoneNumbers":["919191"],"secondaryContactIds":[]}}"""),
+            ("""{"email":"biffsucks@hillvalley.edu","phoneNumber":"717171"}""",
+             """{"contact":{"primaryContactId":4,"emails":["biffsucks@hillvalley.edu"],"phoneNumbers":["717171"],"secondaryContactIds":[]}}"""),
+            ("""{"email":"george@hillvalley.edu","phoneNumber":"717171"}""",
+             """{"contact":{"primaryContactId":3,"emails":["george@hillvalley.edu","biffsucks@hillvalley.edu"],"phoneNumbers":["919191","717171"],"secondaryContactIds":[4]}}"""),
+        ];
+
+        foreach (var (body, expected) in steps)
+        {
+            using var response = await PostAsync(body);
+
+            response.StatusCode.Should().Be(HttpStatusCode.OK, body);
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+            (await response.Content.ReadAsStringAsync()).Should().Be(expected, body);
+        }
+
+        SqliteRows.ReadAll(_database).Should().HaveCount(4, "the last request merges two persons without a new row");
+    }
+
+    [Fact]
+    public async Task Identify_PhoneNumberAsJsonNumber_IsTheSameAsTheString()
+    {
+        using var first = await PostAsync("""{"email":"doc@hillvalley.edu","phoneNumber":88121955}""");
+        using var second = await PostAsync("""{"phoneNumber":"88121955"}""");
+
+        first.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await first.Content.ReadAsStringAsync()).Should().Be(
+            """{"contact":{"primaryContactId":1,"emails":["doc@hillvalley.edu"],"phoneNumbers":["88121955"],"secondaryContactIds":[]}}""");
+        (await second.Content.ReadAsStringAsync()).Should().Be(await first.Content.ReadAsStringAsync());
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.PhoneNumber.Should().Be("88121955");
+    }
+
+    [Fact]
+    public async Task Identify_LongNumericPhoneNumber_KeepsEveryDigit()
+    {
+        using var response = await PostAsync("""{"phoneNumber":12345678901234567890123}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await ReadJsonAsync(response)).GetProperty("contact").GetProperty("phoneNumbers")[0].GetString().Should().Be("12345678901234567890123");
+    }
+
+    [Fact]
+    public async Task Identify_PlusInPhoneNumber_IsWrittenUnescaped()
+    {
+        using var response = await PostAsync("""{"phoneNumber":"+1 (555) 010-1985"}""");
+
+        (await response.Content.ReadAsStringAsync()).Should().Contain("\"+15550101985\"");
+    }
+
+    public static TheoryData<string, string> InvalidBodies() => new()
+    {
+        { """{"email":"lorraine.hillvalley.edu","phoneNumber":null}""", "email" },
+        { """{"email":"a@b@c"}""", "email" },
+        { """{"email":42,"phoneNumber":"123456"}""", "email" },
+        { """{"email":["x@y.z"]}""", "email" },
+        { """{"email":"x@y.z","phoneNumber":"123-abc"}""", "phoneNumber" },
+        { """{"phoneNumber":true}""", "phoneNumber" },
+        { """{"phoneNumber":1.5}""", "phoneNumber" },
+        { """{"phoneNumber":-123456}""", "phoneNumber" },
+        { """{"phoneNumber":1e6}""", "phoneNumber" },
+        { """{"phoneNumber":{"value":"1"}}""", "phoneNumber" },
+        { """{"email":null,"phoneNumber":null}""", "request" },
+        { """{}""", "request" },
+        { """{"email":"   ","phoneNumber":""}""", "request" },
+        { "null", "request" },
+        { "[]", "request" },
+        { "\"x@y.z\"", "request" },
+        { "", "request" },
+        { "{\"email\":\"x@y.z\"", "request" },
+        { "{\"email\":\"x@y.z\",}", "request" },
+        { "not json", "request" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidBodies))]
+    public async Task Identify_InvalidBody_Returns400ProblemNamingTheFieldAndWritesNothing(string body, string field)
+    {
+        using (var seed = await PostAsync("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}"""))
+        {
+            seed.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var before = SqliteRows.ReadAll(_database);
+
+        using var response = await PostAsync(body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await ReadJsonAsync(response);
+        problem.GetProperty("status").GetInt32().Should().Be(400);
+        problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal(field);
+        problem.GetProperty("errors").GetProperty(field)[0].GetString().Should().NotBeNullOrWhiteSpace();
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task Identify_InvalidValue_ProblemDoesNotEchoTheValue()
+    {
+        using var response = await PostAsync("""{"email":"secret-person.example.org","phoneNumber":"12ab"}""");
+
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        text.Should().NotContain("secret-person").And.NotContain("12ab");
+    }
+
+    [Fact]
+    public async Task Identify_64ParallelRequestsForOneNewPerson_CreateOnePrimary()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+        {
+            using var response = await PostAsync("""{"email":"marty@hillvalley.edu","phoneNumber":"555"}""");
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            return await response.Content.ReadAsStringAsync();
+        }));
+
+        responses.Distinct().Should().Equal(
+            """{"contact":{"primaryContactId":1,"emails":["marty@hillvalley.edu"],"phoneNumbers":["555"],"secondaryContactIds":[]}}""");
+        SqliteRows.ReadAll(_database).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Identify_RandomParallelRequests_KeepTheGraphInvariants()
+    {
+        var random = new Random(20230401);
+        var requests = Enumerable.Range(0, 240)
+            .Select(_ => random.Next(3) switch
+            {
+                0 => ((string?)$"p{random.Next(40)}@hillvalley.edu", (string?)null),
+                1 => (null, (string?)$"{100 + random.Next(40)}"),
+                _ => ($"p{random.Next(40)}@hillvalley.edu", $"{100 + random.Next(40)}"),
+            })
+            .ToList();
+
+        await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (request, cancellationToken) =>
+        {
+            var body = JsonSerializer.Serialize(new Dictionary<string, string?> { ["email"] = request.Item1, ["phoneNumber"] = request.Item2 });
+            using var response = await PostAsync(body, cancellationToken);
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            var contact = (await ReadJsonAsync(response)).GetProperty("contact");
+            if (request.Item1 is { } email)
+            {
+                contact.GetProperty("emails").EnumerateArray().Select(e => e.GetString()).Should().Contain(email);
+            }
+
+            if (request.Item2 is { } phone)
+            {
+                contact.GetProperty("phoneNumbers").EnumerateArray().Select(p => p.GetString()).Should().Contain(phone);
+            }
+        });
+
+        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests);
+    }
+
+    private async Task<HttpResponseMessage> PostAsync(string body, CancellationToken cancellationToken = default)
+    {
+        using var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return await _client.PostAsync(new Uri("/identify", UriKind.Relative), content, cancellationToken);
+    }
+
+    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+}
