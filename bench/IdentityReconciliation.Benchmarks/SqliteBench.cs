@@ -99,9 +99,8 @@ internal static class SqliteBench
     {
         using var connection = Open(database);
         using var lookup = connection.CreateCommand();
-        lookup.CommandText = "SELECT id FROM Contact WHERE email = $email UNION ALL SELECT id FROM Contact WHERE phoneNumber = $phone LIMIT 1";
+        lookup.CommandText = "SELECT id FROM Contact WHERE email = $email";
         var lookupEmail = lookup.Parameters.Add("$email", SqliteType.Text);
-        var lookupPhone = lookup.Parameters.Add("$phone", SqliteType.Text);
         using var insert = connection.CreateCommand();
         insert.CommandText = "INSERT INTO Contact (phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt) VALUES ($phone, $email, NULL, 'primary', $at, $at)";
         var insertEmail = insert.Parameters.Add("$email", SqliteType.Text);
@@ -123,7 +122,6 @@ internal static class SqliteBench
             {
                 var request = requests[done];
                 lookupEmail.Value = request.Email;
-                lookupPhone.Value = request.PhoneNumber;
                 if (lookup.ExecuteScalar() is null)
                 {
                     insertEmail.Value = request.Email;
@@ -139,23 +137,39 @@ internal static class SqliteBench
         return (done, stopwatch.Elapsed);
     }
 
-    /// <summary>The read floor: one prepared indexed lookup per request, single-threaded, no transaction.</summary>
+    /// <summary>
+    /// The read floor: one prepared indexed lookup per request (by email when the request has one, else by phone),
+    /// single-threaded, no transaction.
+    /// </summary>
     public static (long Operations, TimeSpan Elapsed) ReadFloor(string database, IdentifyRequest[] requests, TimeSpan duration)
     {
         using var connection = Open(database);
-        using var lookup = connection.CreateCommand();
-        lookup.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $email UNION ALL SELECT id, linkedId FROM Contact WHERE phoneNumber = $phone LIMIT 1";
-        var email = lookup.Parameters.Add("$email", SqliteType.Text);
-        var phone = lookup.Parameters.Add("$phone", SqliteType.Text);
-        lookup.Prepare();
+        using var byEmail = connection.CreateCommand();
+        byEmail.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $value";
+        var email = byEmail.Parameters.Add("$value", SqliteType.Text);
+        byEmail.Prepare();
+        using var byPhone = connection.CreateCommand();
+        byPhone.CommandText = "SELECT id, linkedId FROM Contact WHERE phoneNumber = $value";
+        var phone = byPhone.Parameters.Add("$value", SqliteType.Text);
+        byPhone.Prepare();
         var stopwatch = Stopwatch.StartNew();
         long done = 0;
         long found = 0;
         while (stopwatch.Elapsed < duration)
         {
             var request = requests[done % requests.Length];
-            email.Value = (object?)request.Email ?? DBNull.Value;
-            phone.Value = (object?)request.PhoneNumber ?? DBNull.Value;
+            SqliteCommand lookup;
+            if (request.Email is not null)
+            {
+                email.Value = request.Email;
+                lookup = byEmail;
+            }
+            else
+            {
+                phone.Value = request.PhoneNumber;
+                lookup = byPhone;
+            }
+
             using (var reader = lookup.ExecuteReader())
             {
                 while (reader.Read())

@@ -157,7 +157,7 @@ public static class ContactPlanner
             throw new InvalidOperationException("The contacts have no primary contact.");
         }
 
-        var ordered = cluster.Count == 1 ? cluster : cluster.OrderBy(static c => c.Id).ToArray();
+        var ordered = IsAscending(cluster) ? cluster : cluster.OrderBy(static c => c.Id).ToArray();
         var emails = new List<string>(1);
         var phones = new List<string>(1);
         var secondaries = new List<long>(ordered.Count - 1);
@@ -188,19 +188,11 @@ public static class ContactPlanner
         // The head of each cluster is its primary. A cluster whose primary is missing (soft-deleted) is headed by its
         // oldest live contact, which the plan then promotes. The oldest head is the oldest among the primaries and those
         // orphaned secondaries, because every orphan is at least as old as its cluster's head.
-        var primaryIds = new List<long>(2);
-        foreach (var contact in touched)
-        {
-            if (contact.LinkPrecedence == LinkPrecedence.Primary)
-            {
-                primaryIds.Add(contact.Id);
-            }
-        }
-
+        var ascending = IsAscending(touched);
         Contact? winner = null;
         foreach (var contact in touched)
         {
-            var isCandidate = contact.LinkPrecedence == LinkPrecedence.Primary || !primaryIds.Contains(contact.RootId);
+            var isCandidate = contact.LinkPrecedence == LinkPrecedence.Primary || !HasPrimary(touched, contact.RootId, ascending);
             if (isCandidate && (winner is null || IsOlder(contact, winner)))
             {
                 winner = contact;
@@ -208,6 +200,58 @@ public static class ContactPlanner
         }
 
         return winner!;
+    }
+
+    private static bool HasPrimary(IReadOnlyList<Contact> touched, long id, bool ascending)
+    {
+        if (ascending)
+        {
+            // Stores return contacts in id order: a binary search keeps large clusters O(n log n), allocation-free.
+            int low = 0, high = touched.Count - 1;
+            while (low <= high)
+            {
+                var middle = low + ((high - low) / 2);
+                var candidate = touched[middle];
+                if (candidate.Id == id)
+                {
+                    return candidate.LinkPrecedence == LinkPrecedence.Primary;
+                }
+
+                if (candidate.Id < id)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle - 1;
+                }
+            }
+
+            return false;
+        }
+
+        foreach (var contact in touched)
+        {
+            if (contact.Id == id)
+            {
+                return contact.LinkPrecedence == LinkPrecedence.Primary;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsAscending(IReadOnlyList<Contact> contacts)
+    {
+        for (var i = 1; i < contacts.Count; i++)
+        {
+            if (contacts[i - 1].Id >= contacts[i].Id)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsOlder(Contact a, Contact b) => a.CreatedAt < b.CreatedAt || (a.CreatedAt == b.CreatedAt && a.Id < b.Id);

@@ -110,7 +110,7 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
             // One statement: one consistent snapshot of the WAL database, never blocked by the writer.
             SqliteSql.Bind(session.Email, identifiers.Email);
             SqliteSql.Bind(session.PhoneNumber, identifiers.PhoneNumber);
-            var contacts = SqliteSql.ReadContacts(session.Command);
+            var contacts = SqliteSql.ReadContacts(session.Command, session.Buffer);
             ReturnReader(session);
             return contacts;
         }
@@ -291,6 +291,8 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         public SqliteParameter Email { get; }
 
         public SqliteParameter PhoneNumber { get; }
+
+        public byte[] Buffer { get; } = new byte[64];
 
         public void Dispose()
         {

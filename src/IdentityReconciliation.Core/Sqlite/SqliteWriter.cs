@@ -25,6 +25,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly int _maxBatchSize;
     private readonly Thread _thread;
     private readonly List<WriteOperation> _batch;
+    private readonly byte[] _buffer = new byte[64];
     private volatile bool _stopping;
 
     private SqliteConnection? _connection;
@@ -201,7 +202,7 @@ internal sealed class SqliteWriter : IDisposable
     {
         SqliteSql.Bind(_loadEmail!, operation.Identifiers.Email);
         SqliteSql.Bind(_loadPhone!, operation.Identifiers.PhoneNumber);
-        var touched = SqliteSql.ReadContacts(_load!);
+        var touched = SqliteSql.ReadContacts(_load!, _buffer);
         var changes = operation.Plan(touched);
         if (changes.IsEmpty)
         {
