@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using IdentityReconciliation.Samples.Tests.Support;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.Samples.Tests;
+
+/// <summary>
+/// The built console sample run as a real process: its entry point, exit codes, and configuration from environment
+/// variables (<c>Telesign__ApiKey</c>, ...).
+/// </summary>
+public sealed class ConsoleProcessTests : IAsyncLifetime
+{
+    private readonly TempDatabase _database = new();
+    private ProviderStandIn _standIn = null!;
+
+    public async Task InitializeAsync() => _standIn = await ProviderStandIn.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _standIn.DisposeAsync();
+        _database.Dispose();
+    }
+
+    [Fact]
+    public async Task WorkedExample_AsAProcess_PrintsTheLastResponseAndExits0()
+    {
+        var run = await RunProcessAsync(["--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.OutputLines[^1].Should().Be(
+            """{"contact":{"primaryContactId":3,"emails":["george@hillvalley.edu","biffsucks@hillvalley.edu"],"phoneNumbers":["919191","717171"],"secondaryContactIds":[4]}}""");
+    }
+
+    [Theory]
+    [InlineData(1, "identify", "--email", "lorraine.hillvalley.edu")]
+    [InlineData(2, "identify")]
+    [InlineData(2, "identify", "--no-such-option")]
+    public async Task ExitCode_AsAProcess_IsOneForBadInputAndTwoForUsage(int exitCode, params string[] args)
+    {
+        var run = await RunProcessAsync([.. args, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(exitCode);
+        run.Error.Should().StartWith("error: ");
+    }
+
+    [Fact]
+    public async Task Match_SettingsFromEnvironmentVariables_ReachTheProvider()
+    {
+        var run = await RunProcessAsync(
+            ["match", "telesign", "--phone", "+15555551212", "--first-name", "John", "--last-name", "Smith"],
+            new Dictionary<string, string>
+            {
+                ["Telesign__CustomerId"] = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890",
+                ["Telesign__ApiKey"] = "aWRlbnRpdHktcmVjb25jaWxpYXRpb24tdGVzdC1rZXk=",
+                ["Telesign__BaseAddress"] = _standIn.BaseAddress.ToString(),
+            });
+
+        run.ExitCode.Should().Be(0, run.Error);
+        run.Output.Should().Contain("\"provider\": \"Telesign\"");
+        _standIn.Requests.Should().ContainSingle().Which.Authorization.Should().StartWith("TSA FFFFFFFF-EEEE-DDDD-1234-AB1234567890:");
+    }
+
+    private async Task<ConsoleRun> RunProcessAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var sample = Path.Combine(AppContext.BaseDirectory, "IdentityReconciliation.Samples.Console.dll");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _database.Folder,
+        };
+        start.ArgumentList.Add(sample);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in new[] { "Telesign__CustomerId", "Telesign__ApiKey", "Telesign__BaseAddress", "Cm__KeyId", "Cm__Secret", "Cm__BaseAddress" })
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new ConsoleRun(process.ExitCode, await output, await error);
+    }
+}
