@@ -125,18 +125,7 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
 
         var table = $"{Quote(_schema)}.\"Contact\"";
 
-        // Every lookup is indexed: email and phoneNumber find the matches, the primary key and linkedId their clusters.
-        _touchedSql = $"""
-            WITH roots AS (
-                SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = @Email AND "deletedAt" IS NULL
-                UNION
-                SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = @PhoneNumber AND "deletedAt" IS NULL
-            )
-            SELECT {Columns} FROM {table} WHERE "id" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
-            UNION
-            SELECT {Columns} FROM {table} WHERE "linkedId" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
-            ORDER BY "Id"
-            """;
+        _touchedSql = TouchedClustersSql(_schema);
         _insertSql = $"""
             INSERT INTO {table} ("phoneNumber", "email", "linkedId", "linkPrecedence", "createdAt", "updatedAt")
             VALUES (@PhoneNumber, @Email, @LinkedId, @LinkPrecedence, @CreatedAt, @CreatedAt)
@@ -240,6 +229,23 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The touched clusters of a request, in one statement. Every lookup is indexed: email and phoneNumber find the matches, the primary key and linkedId their clusters.</summary>
+    internal static string TouchedClustersSql(string schema)
+    {
+        var table = $"{Quote(schema)}.\"Contact\"";
+        return $"""
+            WITH roots AS (
+                SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = @Email AND "deletedAt" IS NULL
+                UNION
+                SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = @PhoneNumber AND "deletedAt" IS NULL
+            )
+            SELECT {Columns} FROM {table} WHERE "id" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            UNION
+            SELECT {Columns} FROM {table} WHERE "linkedId" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            ORDER BY "Id"
+            """;
     }
 
     internal static bool IsTransient(Exception exception) => exception switch

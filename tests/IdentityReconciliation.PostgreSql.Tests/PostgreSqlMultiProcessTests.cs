@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using IdentityReconciliation.PostgreSql.Tests.Support;
+using IdentityReconciliation.Tests;
+using IdentityReconciliation.Tests.Support;
+
+namespace IdentityReconciliation.PostgreSql.Tests;
+
+/// <summary>Several OS processes, each with its own connection pool, hammer one database: the locking protocol must keep the graph whole.</summary>
+[RequiresPostgreSql]
+public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
+{
+    private const int RequestsPerProcess = 300;
+    private PostgreSqlDatabase? _database;
+
+    private PostgreSqlDatabase Database => _database!;
+
+    /// <summary>The requests a process sends: deterministic from its seed, over a small universe so that merges are frequent.</summary>
+    public static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < count; i++)
+        {
+            yield return ContactStoreContractTests.RandomRequest(random, universe: 300);
+        }
+    }
+
+    public async Task InitializeAsync() => _database = await PostgreSqlDatabase.CreateAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ThreeProcessesStartingTogether_MigrateOnceAndKeepInvariants()
+    {
+        // The children start on an empty database: schema creation races too (it runs under an advisory lock).
+        var children = new[] { 101, 202, 303 }.Select(Start).ToArray();
+        try
+        {
+            foreach (var child in children)
+            {
+                using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+            }
+
+            foreach (var child in children)
+            {
+                await child.StandardInput.WriteLineAsync("go");
+                await child.StandardInput.FlushAsync();
+            }
+
+            // This process joins in with its own store and pool.
+            await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
+            {
+                var reconciler = new IdentityReconciler(store);
+                await Parallel.ForEachAsync(Requests(404, RequestsPerProcess).Chunk(RequestsPerProcess / 4), async (chunk, ct) =>
+                {
+                    foreach (var (email, phone) in chunk)
+                    {
+                        await reconciler.IdentifyAsync(new IdentifyRequest(email, phone), ct);
+                    }
+                });
+            }
+
+            foreach (var child in children)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+                await child.WaitForExitAsync(timeout.Token);
+                var stderr = await child.StandardError.ReadToEndAsync();
+                child.ExitCode.Should().Be(0, stderr);
+                (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
+            }
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                if (!child.HasExited)
+                {
+                    child.Kill();
+                }
+
+                child.Dispose();
+            }
+        }
+
+        (await Database.ScalarAsync<long>("SELECT count(*) FROM \"ContactSchemaVersion\"")).Should().Be(1, "the schema was created once");
+        var rows = await Database.ReadAllAsync();
+        var all = new[] { 101, 202, 303, 404 }.SelectMany(seed => Requests(seed, RequestsPerProcess)).ToList();
+        GraphInvariants.AssertHold(rows, all);
+        rows.Count.Should().BeLessThan(all.Count, "repeat customers add no rows");
+
+        // Repeating any request changes nothing.
+        await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            await Parallel.ForEachAsync(all.Distinct(), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (request, ct) =>
+                await reconciler.IdentifyAsync(new IdentifyRequest(request.Email, request.Phone), ct));
+        }
+
+        (await Database.ReadAllAsync()).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
+    }
+
+    private Process Start(int seed)
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var info = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment[Program.ConnectionVariable] = Database.ConnectionString;
+        foreach (var argument in new[] { typeof(Program).Assembly.Location, "hammer", seed.ToString(CultureInfo.InvariantCulture), RequestsPerProcess.ToString(CultureInfo.InvariantCulture) })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
+    }
+
+    private static async Task<string> ReadErrorIfExitedAsync(Process child) =>
+        child.HasExited ? await child.StandardError.ReadToEndAsync() : "the child process is still running";
+}

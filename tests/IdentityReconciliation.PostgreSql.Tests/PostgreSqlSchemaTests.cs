@@ -1,0 +1,182 @@
+using Dapper;
+using IdentityReconciliation.PostgreSql.Tests.Support;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdentityReconciliation.PostgreSql.Tests;
+
+/// <summary>Schema creation, migration and adoption, and that every lookup is indexed.</summary>
+[RequiresPostgreSql]
+public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : IClassFixture<PostgreSqlDatabaseFixture>, IAsyncLifetime
+{
+    private readonly string _schema = "schema_" + Guid.NewGuid().ToString("N")[..12];
+    private readonly List<PostgreSqlContactStore> _stores = [];
+
+    private PostgreSqlDatabase Database => fixture.Database;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_EmptyDatabase_CreatesTableWithProductColumnsIndexesAndVersion()
+    {
+        await CreateStore().EnsureSchemaAsync();
+
+        var columns = (await Database.QueryAsync<(string Name, string Type, string Nullable)>(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = @Schema AND table_name = 'Contact' ORDER BY ordinal_position",
+            new { Schema = _schema })).ToList();
+        columns.Should().Equal(
+            ("id", "bigint", "NO"),
+            ("phoneNumber", "text", "YES"),
+            ("email", "text", "YES"),
+            ("linkedId", "bigint", "YES"),
+            ("linkPrecedence", "text", "NO"),
+            ("createdAt", "timestamp with time zone", "NO"),
+            ("updatedAt", "timestamp with time zone", "NO"),
+            ("deletedAt", "timestamp with time zone", "YES"));
+        (await Database.ScalarAsync<string>(
+            "SELECT is_identity FROM information_schema.columns WHERE table_schema = @Schema AND table_name = 'Contact' AND column_name = 'id'", new { Schema = _schema }))
+            .Should().Be("YES");
+        var indexes = await Database.QueryAsync<string>("SELECT indexdef FROM pg_indexes WHERE schemaname = @Schema AND tablename = 'Contact'", new { Schema = _schema });
+        indexes.Should().Contain(i => i.Contains("(email)")).And.Contain(i => i.Contains("(\"phoneNumber\")")).And.Contain(i => i.Contains("(\"linkedId\")"));
+        (await Database.QueryAsync<int>($"SELECT \"version\" FROM \"{_schema}\".\"ContactSchemaVersion\"")).Should().Equal(PostgreSqlContactStore.SchemaVersion);
+    }
+
+    [Fact]
+    public async Task Schema_LinkPrecedenceConstraints_RejectBadRows()
+    {
+        await CreateStore().EnsureSchemaAsync();
+
+        var badText = () => Database.ExecuteAsync($"INSERT INTO \"{_schema}\".\"Contact\" (\"email\", \"linkPrecedence\", \"createdAt\", \"updatedAt\") VALUES ('a@x.io', 'boss', now(), now())");
+        var primaryWithLink = () => Database.ExecuteAsync($"INSERT INTO \"{_schema}\".\"Contact\" (\"email\", \"linkedId\", \"linkPrecedence\", \"createdAt\", \"updatedAt\") VALUES ('a@x.io', 7, 'primary', now(), now())");
+
+        (await badText.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.CheckViolation);
+        (await primaryWithLink.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.CheckViolation);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_EightInstancesStartingAtOnce_CreateTheSchemaOnce()
+    {
+        var stores = Enumerable.Range(0, 8).Select(_ => CreateStore()).ToList();
+        using var start = new ManualResetEventSlim();
+        var tasks = stores.Select(store => Task.Run(async () =>
+        {
+            start.Wait();
+            await store.EnsureSchemaAsync();
+        })).ToArray();
+        start.Set();
+
+        await Task.WhenAll(tasks);
+
+        (await Database.ScalarAsync<long>($"SELECT count(*) FROM \"{_schema}\".\"ContactSchemaVersion\"")).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_AutoMigrateOffOnEmptyDatabase_ThrowsSchemaExceptionAndCreatesNothing()
+    {
+        var act = () => CreateStore(autoMigrate: false).EnsureSchemaAsync();
+
+        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain(nameof(PostgreSqlContactStore.GetSchemaScript)).And.Contain("AutoMigrate");
+        (await Database.ScalarAsync<bool>("SELECT to_regnamespace(@Schema) IS NULL", new { Schema = _schema })).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task GetSchemaScript_AppliedByTheHost_LetsAStoreWithoutAutoMigrateWork()
+    {
+        await Database.ExecuteAsync(PostgreSqlContactStore.GetSchemaScript(_schema));
+        await Database.ExecuteAsync(PostgreSqlContactStore.GetSchemaScript(_schema)); // idempotent
+        var reconciler = new IdentityReconciler(CreateStore(autoMigrate: false));
+
+        var cluster = await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+
+        (await Database.ReadAllAsync(_schema)).Single().Id.Should().Be(cluster.PrimaryContactId);
+    }
+
+    [Fact]
+    public void GetSchemaScript_SchemaNameThatIsNotAnIdentifier_Throws()
+    {
+        var act = () => PostgreSqlContactStore.GetSchemaScript("x\"; DROP TABLE y; --");
+
+        act.Should().Throw<ArgumentException>().WithParameterName("schema");
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_NewerSchemaVersion_ThrowsSchemaException()
+    {
+        await CreateStore().EnsureSchemaAsync();
+        await Database.ExecuteAsync($"INSERT INTO \"{_schema}\".\"ContactSchemaVersion\" (\"version\", \"description\") VALUES (99, 'from the future')");
+
+        var act = () => CreateStore().EnsureSchemaAsync();
+
+        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("99");
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_ExistingContactTable_IsAdoptedWithItsRows()
+    {
+        // A table another tool created with the product's columns (as an ORM would), holding one contact.
+        await Database.ExecuteAsync($"""
+            CREATE SCHEMA "{_schema}";
+            CREATE TABLE "{_schema}"."Contact" ("id" serial PRIMARY KEY, "phoneNumber" text, "email" text, "linkedId" int,
+                "linkPrecedence" text NOT NULL, "createdAt" timestamptz NOT NULL, "updatedAt" timestamptz NOT NULL, "deletedAt" timestamptz);
+            INSERT INTO "{_schema}"."Contact" ("phoneNumber", "email", "linkPrecedence", "createdAt", "updatedAt") VALUES ('123456', 'lorraine@hillvalley.edu', 'primary', now(), now());
+            """);
+        var reconciler = new IdentityReconciler(CreateStore());
+
+        var cluster = await reconciler.IdentifyAsync(new IdentifyRequest("mcfly@hillvalley.edu", "123456"));
+
+        cluster.Emails.Should().Equal("lorraine@hillvalley.edu", "mcfly@hillvalley.edu");
+        (await Database.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE schemaname = @Schema", new { Schema = _schema }))
+            .Should().Contain(["IX_Contact_email", "IX_Contact_phoneNumber", "IX_Contact_linkedId"]);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_ExistingTableWithoutAColumn_ThrowsSchemaExceptionNamingIt()
+    {
+        await Database.ExecuteAsync($"""
+            CREATE SCHEMA "{_schema}";
+            CREATE TABLE "{_schema}"."Contact" ("id" serial PRIMARY KEY, "phoneNumber" text, "email" text, "linkedId" int,
+                "linkPrecedence" text NOT NULL, "createdAt" timestamptz NOT NULL, "updatedAt" timestamptz NOT NULL);
+            """);
+
+        var act = () => CreateStore().EnsureSchemaAsync();
+
+        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("\"deletedAt\"");
+    }
+
+    [Fact]
+    public async Task TouchedClustersQuery_LargeTable_UsesOnlyIndexes()
+    {
+        await CreateStore().EnsureSchemaAsync();
+        await Database.ExecuteAsync($"""
+            INSERT INTO "{_schema}"."Contact" ("email", "phoneNumber", "linkPrecedence", "createdAt", "updatedAt")
+            SELECT 'user' || i || '@x.io', '+1555' || i, 'primary', now(), now() FROM generate_series(1, 20000) AS i;
+            ANALYZE "{_schema}"."Contact";
+            """);
+
+        var plan = string.Join('\n', await Database.QueryAsync<string>(
+            "EXPLAIN " + PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("@Email", "'user77@x.io'").Replace("@PhoneNumber", "'+155578'")));
+
+        plan.Should().NotContain("Seq Scan", plan);
+        plan.Should().Contain("IX_Contact_email").And.Contain("IX_Contact_phoneNumber").And.Contain("IX_Contact_linkedId");
+    }
+
+    private PostgreSqlContactStore CreateStore(bool autoMigrate = true)
+    {
+        var store = new PostgreSqlContactStore(Options.Create(new PostgreSqlContactStoreOptions
+        {
+            ConnectionString = Database.ConnectionString,
+            Schema = _schema,
+            AutoMigrate = autoMigrate,
+        }));
+        _stores.Add(store);
+        return store;
+    }
+}
