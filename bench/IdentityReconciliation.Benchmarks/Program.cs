@@ -13,29 +13,38 @@ var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [
 var workloads = Arg("--workloads")?.Split(',') ?? Workloads.All;
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--seconds") ?? (quick ? "1" : "5"), CultureInfo.InvariantCulture));
 var output = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
+var storeName = Arg("--store") ?? "sqlite";
+var synchronous = Arg("--synchronous") is "normal" ? SqliteSynchronousMode.Normal : SqliteSynchronousMode.Full;
 var work = Path.Combine(Path.GetTempPath(), "idr-bench");
 Directory.CreateDirectory(work);
 Directory.CreateDirectory(output);
 const int Seed = 20261121;
 var maxOperations = quick ? 50_000 : 1_000_000;
 
-Console.WriteLine($"IdentityReconciliation benchmark — store sqlite, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure");
+IBenchTarget target = storeName switch
+{
+    "sqlite" => new SqliteTarget(work, synchronous),
+    "postgres" => new PostgresTarget(Arg("--postgres") ?? Environment.GetEnvironmentVariable("IDR_POSTGRES")
+        ?? throw new InvalidOperationException("--store postgres needs a server: set IDR_POSTGRES (an Npgsql connection string of a user that may create databases) or pass --postgres, or run under .ci/postgres.sh.")),
+    _ => throw new ArgumentException($"Unknown store '{storeName}': use sqlite or postgres."),
+};
+await using var disposeTarget = target;
+Console.WriteLine($"IdentityReconciliation benchmark — store {target.Name}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure");
 var rows = new List<Row>();
+var setup = "";
 foreach (var size in sizes)
 {
     Console.WriteLine($"\n== {size:N0} contacts: preloading");
-    var template = await SqliteBench.TemplateAsync(work, size);
+    await target.PrepareAsync(size);
+    setup = target.Describe();
+    Console.WriteLine(setup);
 
     // The floors, on the same data.
     var writeRequests = Workloads.Generate(Workloads.WriteHeavy, size, maxOperations, Seed);
     var readRequests = Workloads.Generate(Workloads.Retail, size, 200_000, Seed);
-    var floorDb = SqliteBench.CopyOf(template, work, "floor");
-    var writeFloor = Rate(SqliteBench.WriteFloor(floorDb, writeRequests, duration, perTransaction: 1));
-    SqliteBench.Delete(floorDb);
-    floorDb = SqliteBench.CopyOf(template, work, "floor");
-    var batchedFloor = Rate(SqliteBench.WriteFloor(floorDb, writeRequests, duration, perTransaction: 100));
-    var readFloor = Rate(SqliteBench.ReadFloor(floorDb, readRequests, duration));
-    SqliteBench.Delete(floorDb);
+    var writeFloor = Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 1));
+    var batchedFloor = Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 100));
+    var readFloor = Rate(await target.ReadFloorAsync(readRequests, duration));
     Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
 
     foreach (var workload in workloads)
@@ -43,16 +52,14 @@ foreach (var size in sizes)
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
-            var database = SqliteBench.CopyOf(template, work, "run");
             Measurement measurement;
-            await using (var store = new SqliteContactStore($"Data Source={database}"))
+            await using (var run = await target.StartRunAsync())
             {
-                measurement = await Runner.RunAsync(new IdentityReconciler(store), requests, callers, duration);
+                measurement = await Runner.RunAsync(new IdentityReconciler(run.Store), requests, callers, duration);
             }
 
-            SqliteBench.Delete(database);
             var floor = workload == Workloads.Retail ? readFloor : writeFloor;
-            var row = new Row("sqlite", workload, size, callers, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
+            var row = new Row(target.Name, workload, size, callers, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
                 Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
                 measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
                 measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor));
@@ -61,12 +68,12 @@ foreach (var size in sizes)
         }
     }
 
-    File.Delete(template);
+    await target.DropAsync();
 }
 
 // Scale: throughput at the largest size relative to the smallest.
 var markdown = new StringBuilder();
-markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure.");
+markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure. {setup}.");
 markdown.AppendLine();
 markdown.AppendLine("| store | workload | contacts | callers | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB |");
 markdown.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -97,7 +104,7 @@ if (sizes.Length > 1)
     }
 }
 
-var stem = Path.Combine(output, quick ? "sqlite-quick" : "sqlite");
+var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (quick ? "-quick" : ""));
 await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
 await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine();

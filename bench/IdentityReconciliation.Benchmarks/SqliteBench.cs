@@ -1,8 +1,72 @@
 using System.Diagnostics;
 using IdentityReconciliation.Sqlite;
+using Microsoft.Extensions.Options;
 using Microsoft.Data.Sqlite;
 
 namespace IdentityReconciliation.Benchmarks;
+
+/// <summary>The SQLite store: a template file per size, copied for each run.</summary>
+internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchronous) : IBenchTarget
+{
+    private string? _template;
+
+    public string Name => "sqlite";
+
+    public string Describe() => $"SQLite {SqliteVersion()} file in {folder}, WAL, synchronous={synchronous.ToString().ToUpperInvariant()} (library and floor alike)";
+
+    public async Task PrepareAsync(long contacts) => _template = await SqliteBench.TemplateAsync(folder, contacts);
+
+    public Task<BenchRun> StartRunAsync()
+    {
+        var database = SqliteBench.CopyOf(_template!, folder, "run");
+        var store = new SqliteContactStore(Microsoft.Extensions.Options.Options.Create(new SqliteContactStoreOptions
+        {
+            ConnectionString = $"Data Source={database}",
+            Synchronous = synchronous,
+        }));
+        return Task.FromResult(new BenchRun(store, () =>
+        {
+            SqliteBench.Delete(database);
+            return ValueTask.CompletedTask;
+        }));
+    }
+
+    public Task<(long Operations, TimeSpan Elapsed)> WriteFloorAsync(IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
+    {
+        var database = SqliteBench.CopyOf(_template!, folder, "floor");
+        try
+        {
+            return Task.FromResult(SqliteBench.WriteFloor(database, requests, duration, perTransaction, SynchronousPragma));
+        }
+        finally
+        {
+            SqliteBench.Delete(database);
+        }
+    }
+
+    public Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration) =>
+        Task.FromResult(SqliteBench.ReadFloor(_template!, requests, duration, SynchronousPragma));
+
+    public Task DropAsync()
+    {
+        SqliteBench.Delete(_template!);
+        _template = null;
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private string SynchronousPragma => synchronous == SqliteSynchronousMode.Normal ? "NORMAL" : "FULL";
+
+    private static string SqliteVersion()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sqlite_version()";
+        return (string)command.ExecuteScalar()!;
+    }
+}
 
 /// <summary>Preloading and the bare-SQL floor for the SQLite store.</summary>
 internal static class SqliteBench
@@ -13,10 +77,7 @@ internal static class SqliteBench
     public static async Task<string> TemplateAsync(string folder, long contacts)
     {
         var path = Path.Combine(folder, $"template-{contacts}.db");
-        if (File.Exists(path))
-        {
-            return path;
-        }
+        Delete(path);
 
         var building = path + ".building";
         File.Delete(building);
@@ -95,9 +156,9 @@ internal static class SqliteBench
     /// The write floor: for each new person, in one transaction, one indexed lookup and one insert, through prepared
     /// Microsoft.Data.Sqlite commands on one connection, with the library's journal mode and durability.
     /// </summary>
-    public static (long Operations, TimeSpan Elapsed) WriteFloor(string database, IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
+    public static (long Operations, TimeSpan Elapsed) WriteFloor(string database, IdentifyRequest[] requests, TimeSpan duration, int perTransaction, string synchronous)
     {
-        using var connection = Open(database);
+        using var connection = Open(database, synchronous);
         using var lookup = connection.CreateCommand();
         lookup.CommandText = "SELECT id FROM Contact WHERE email = $email";
         var lookupEmail = lookup.Parameters.Add("$email", SqliteType.Text);
@@ -141,9 +202,9 @@ internal static class SqliteBench
     /// The read floor: one prepared indexed lookup per request (by email when the request has one, else by phone),
     /// single-threaded, no transaction.
     /// </summary>
-    public static (long Operations, TimeSpan Elapsed) ReadFloor(string database, IdentifyRequest[] requests, TimeSpan duration)
+    public static (long Operations, TimeSpan Elapsed) ReadFloor(string database, IdentifyRequest[] requests, TimeSpan duration, string synchronous)
     {
-        using var connection = Open(database);
+        using var connection = Open(database, synchronous);
         using var byEmail = connection.CreateCommand();
         byEmail.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $value";
         var email = byEmail.Parameters.Add("$value", SqliteType.Text);
@@ -185,12 +246,12 @@ internal static class SqliteBench
         return (done, stopwatch.Elapsed);
     }
 
-    private static SqliteConnection Open(string path)
+    private static SqliteConnection Open(string path, string synchronous = "FULL")
     {
         var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+        pragma.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 30000;";
         pragma.ExecuteNonQuery();
         return connection;
     }

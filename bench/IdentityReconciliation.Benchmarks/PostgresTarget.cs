@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using IdentityReconciliation.PostgreSql;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace IdentityReconciliation.Benchmarks;
+
+/// <summary>
+/// The PostgreSQL store: a template database per size (preloaded with binary COPY), cloned with
+/// <c>CREATE DATABASE … TEMPLATE</c> for each run. The server comes from IDR_POSTGRES (see .ci/postgres.sh).
+/// </summary>
+internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarget
+{
+    private const string Template = "idr_bench_template";
+    private static readonly DateTime Epoch = new(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private string _settings = "";
+
+    public string Name => "postgres";
+
+    public string Describe() => _settings;
+
+    public async Task PrepareAsync(long contacts)
+    {
+        await using (var admin = await OpenAsync(adminConnectionString))
+        {
+            _settings = $"PostgreSQL {await ScalarAsync(admin, "SHOW server_version")} on {new NpgsqlConnectionStringBuilder(adminConnectionString).Host}, fsync={await ScalarAsync(admin, "SHOW fsync")}, synchronous_commit={await ScalarAsync(admin, "SHOW synchronous_commit")}, shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}";
+            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {Template} WITH (FORCE)");
+            await ExecuteAsync(admin, $"CREATE DATABASE {Template}");
+        }
+
+        var templateConnection = Database(Template);
+        await using (var store = new PostgreSqlContactStore(templateConnection))
+        {
+            await store.FindClustersAsync(new ContactIdentifiers("nobody@example.com", null));
+        }
+
+        await using (var connection = await OpenAsync(templateConnection))
+        {
+            await using (var writer = await connection.BeginBinaryImportAsync(
+                "COPY \"Contact\" (\"phoneNumber\", \"email\", \"linkedId\", \"linkPrecedence\", \"createdAt\", \"updatedAt\") FROM STDIN (FORMAT BINARY)"))
+            {
+                for (long k = 1; k <= contacts / 2; k++)
+                {
+                    var primaryId = (2 * k) - 1;
+                    await Row(writer, Workloads.Phone(k), Workloads.Email(k), null, "primary", Epoch.AddMilliseconds(primaryId));
+                    await Row(writer, Workloads.Phone(k), Workloads.AltEmail(k), primaryId, "secondary", Epoch.AddMilliseconds(primaryId + 1));
+                }
+
+                await writer.CompleteAsync();
+            }
+
+            // The identity column hands out ids in insertion order: check it, since the workloads rely on it.
+            var maxId = (long)(await ScalarObjectAsync(connection, "SELECT max(id) FROM \"Contact\""))!;
+            if (maxId != contacts)
+            {
+                throw new InvalidOperationException($"Preloading gave ids up to {maxId}, expected {contacts}.");
+            }
+
+            await ExecuteAsync(connection, "SELECT setval(pg_get_serial_sequence('\"Contact\"', 'id'), max(id)) FROM \"Contact\"");
+            await ExecuteAsync(connection, "VACUUM ANALYZE \"Contact\"");
+        }
+
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    public async Task<BenchRun> StartRunAsync()
+    {
+        var name = await CloneAsync("idr_bench_run");
+        var store = new PostgreSqlContactStore(Database(name));
+        return new BenchRun(store, async () => await DropDatabaseAsync(name));
+    }
+
+    public async Task<(long Operations, TimeSpan Elapsed)> WriteFloorAsync(IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
+    {
+        var name = await CloneAsync("idr_bench_floor");
+        try
+        {
+            await using var connection = await OpenAsync(Database(name));
+            await using var lookup = new NpgsqlCommand("SELECT id FROM \"Contact\" WHERE email = $1", connection);
+            lookup.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO \"Contact\" (\"phoneNumber\", email, \"linkedId\", \"linkPrecedence\", \"createdAt\", \"updatedAt\") VALUES ($1, $2, NULL, 'primary', $3, $3)", connection);
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            await lookup.PrepareAsync();
+            await insert.PrepareAsync();
+
+            var stopwatch = Stopwatch.StartNew();
+            long done = 0;
+            while (done < requests.Length && stopwatch.Elapsed < duration)
+            {
+                await using var transaction = await connection.BeginTransactionAsync();
+                lookup.Transaction = transaction;
+                insert.Transaction = transaction;
+                for (var i = 0; i < perTransaction && done < requests.Length; i++, done++)
+                {
+                    var request = requests[done];
+                    lookup.Parameters[0].Value = request.Email;
+                    if (await lookup.ExecuteScalarAsync() is null)
+                    {
+                        insert.Parameters[0].Value = request.PhoneNumber;
+                        insert.Parameters[1].Value = request.Email;
+                        insert.Parameters[2].Value = DateTime.UtcNow;
+                        await insert.ExecuteNonQueryAsync();
+                    }
+                }
+
+                await transaction.CommitAsync();
+            }
+
+            return (done, stopwatch.Elapsed);
+        }
+        finally
+        {
+            await DropDatabaseAsync(name);
+        }
+    }
+
+    public async Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration)
+    {
+        var name = await CloneAsync("idr_bench_floor");
+        try
+        {
+            await using var connection = await OpenAsync(Database(name));
+            await using var byEmail = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE email = $1", connection);
+            byEmail.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
+            await using var byPhone = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE \"phoneNumber\" = $1", connection);
+            byPhone.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
+            await byEmail.PrepareAsync();
+            await byPhone.PrepareAsync();
+            var stopwatch = Stopwatch.StartNew();
+            long done = 0;
+            long found = 0;
+            while (stopwatch.Elapsed < duration)
+            {
+                var request = requests[done % requests.Length];
+                var command = request.Email is not null ? byEmail : byPhone;
+                command.Parameters[0].Value = request.Email ?? request.PhoneNumber;
+                await using (var reader = await command.ExecuteReaderAsync())
+                {
+                    while (await reader.ReadAsync())
+                    {
+                        found += reader.GetInt64(0);
+                    }
+                }
+
+                done++;
+            }
+
+            GC.KeepAlive(found);
+            return (done, stopwatch.Elapsed);
+        }
+        finally
+        {
+            await DropDatabaseAsync(name);
+        }
+    }
+
+    public async Task DropAsync() => await DropDatabaseAsync(Template);
+
+    public ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private static async Task Row(NpgsqlBinaryImporter writer, string phone, string email, long? linkedId, string precedence, DateTime at)
+    {
+        await writer.StartRowAsync();
+        await writer.WriteAsync(phone, NpgsqlDbType.Text);
+        await writer.WriteAsync(email, NpgsqlDbType.Text);
+        if (linkedId is { } id)
+        {
+            await writer.WriteAsync(id, NpgsqlDbType.Bigint);
+        }
+        else
+        {
+            await writer.WriteNullAsync();
+        }
+
+        await writer.WriteAsync(precedence, NpgsqlDbType.Text);
+        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz);
+    }
+
+    private async Task<string> CloneAsync(string name)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = await OpenAsync(adminConnectionString);
+        await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        await ExecuteAsync(admin, $"CREATE DATABASE {name} TEMPLATE {Template}");
+        return name;
+    }
+
+    private async Task DropDatabaseAsync(string name)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = await OpenAsync(adminConnectionString);
+        await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+
+    private string Database(string name) => new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name, MaxPoolSize = 64 }.ConnectionString;
+
+    private static async Task<NpgsqlConnection> OpenAsync(string connectionString)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<string> ScalarAsync(NpgsqlConnection connection, string sql) => (await ScalarObjectAsync(connection, sql))?.ToString() ?? "";
+
+    private static async Task<object?> ScalarObjectAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+}
