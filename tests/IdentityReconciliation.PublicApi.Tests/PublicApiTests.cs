@@ -11,7 +11,7 @@ namespace IdentityReconciliation.PublicApi.Tests;
 /// </summary>
 public sealed class PublicApiTests
 {
-    public static TheoryData<string> Packages() => new() { "IdentityReconciliation.Core", "IdentityReconciliation.Providers" };
+    public static TheoryData<string> Packages() => new() { "IdentityReconciliation.Core", "IdentityReconciliation.Providers", "IdentityReconciliation.PostgreSql" };
 
     [Theory]
     [MemberData(nameof(Packages))]
@@ -20,6 +20,7 @@ public sealed class PublicApiTests
         var assembly = package switch
         {
             "IdentityReconciliation.Core" => typeof(IIdentityReconciler).Assembly,
+            "IdentityReconciliation.PostgreSql" => typeof(IdentityReconciliation.PostgreSql.PostgreSqlContactStore).Assembly,
             _ => typeof(IIdentityMatchProvider).Assembly,
         };
         var actual = PublicApiGenerator.Generate(assembly);
