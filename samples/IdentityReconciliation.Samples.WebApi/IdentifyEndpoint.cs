@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IdentityReconciliation;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IdentityReconciliation.Samples.WebApi;
@@ -16,21 +17,39 @@ internal static class IdentifyEndpoint
 
     public const string PhoneNumberTypeMessage = "phoneNumber must be a JSON string, a whole number, or null.";
 
+    /// <summary>The largest body accepted: a request is two identifiers of at most a few hundred characters.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
     public const string BodyMessage = "The request body must be a JSON object: {\"email\": string|null, \"phoneNumber\": string|number|null}.";
 
     /// <summary>
     /// The request body is read by hand, not bound by the framework, so that a JSON error becomes a problem response
     /// naming the field instead of a bare 400.
     /// </summary>
-    public static async Task<Results<Ok<IdentifyResponse>, ValidationProblem>> HandleAsync(
+    public static async Task<Results<Ok<IdentifyResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         HttpRequest request,
         IIdentityReconciler reconciler,
         CancellationToken cancellationToken)
     {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return TooLarge();
+        }
+
+        // A body without a Content-Length (chunked) is cut off by the server at the same size.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
         IdentifyBody? body;
         try
         {
             body = await JsonSerializer.DeserializeAsync(request.Body, WebApiJsonContext.Default.IdentifyBody, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge();
         }
         catch (JsonException ex)
         {
@@ -67,6 +86,12 @@ internal static class IdentifyEndpoint
         // Phone numbers such as "+15550101" stay readable; the responses are JSON documents, never embedded in HTML.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
+
+    private static ProblemHttpResult TooLarge() =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "The request body is too large.",
+            detail: $"The body of POST /identify is at most {MaxBodyBytes} bytes.");
 
     private static ValidationProblem Problem(string field, string message) =>
         TypedResults.ValidationProblem(

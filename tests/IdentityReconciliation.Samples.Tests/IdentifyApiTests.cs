@@ -141,6 +141,16 @@ public sealed class IdentifyApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Identify_BodyOverTheLimit_Returns413AndWritesNothing()
+    {
+        using var response = await PostAsync("{\"email\":\"" + new string('a', 20_000) + "@hillvalley.edu\"}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        SqliteRows.ReadAll(_database).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Identify_InvalidValue_ProblemDoesNotEchoTheValue()
     {
         using var response = await PostAsync("""{"email":"secret-person.example.org","phoneNumber":"12ab"}""");
