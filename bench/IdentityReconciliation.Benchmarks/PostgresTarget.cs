@@ -76,7 +76,7 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         try
         {
             await using var connection = await OpenAsync(Database(name));
-            await using var lookup = new NpgsqlCommand("SELECT id FROM \"Contact\" WHERE email = $1", connection);
+            await using var lookup = new NpgsqlCommand("SELECT id FROM \"Contact\" WHERE email = $1 AND \"deletedAt\" IS NULL", connection);
             lookup.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
             await using var insert = new NpgsqlCommand(
                 "INSERT INTO \"Contact\" (\"phoneNumber\", email, \"linkedId\", \"linkPrecedence\", \"createdAt\", \"updatedAt\") VALUES ($1, $2, NULL, 'primary', $3, $3)", connection);
@@ -123,9 +123,9 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         try
         {
             await using var connection = await OpenAsync(Database(name));
-            await using var byEmail = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE email = $1", connection);
+            await using var byEmail = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE email = $1 AND \"deletedAt\" IS NULL", connection);
             byEmail.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
-            await using var byPhone = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE \"phoneNumber\" = $1", connection);
+            await using var byPhone = new NpgsqlCommand("SELECT id, \"linkedId\" FROM \"Contact\" WHERE \"phoneNumber\" = $1 AND \"deletedAt\" IS NULL", connection);
             byPhone.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text });
             await byEmail.PrepareAsync();
             await byPhone.PrepareAsync();

@@ -160,7 +160,7 @@ internal static class SqliteBench
     {
         using var connection = Open(database, synchronous);
         using var lookup = connection.CreateCommand();
-        lookup.CommandText = "SELECT id FROM Contact WHERE email = $email";
+        lookup.CommandText = "SELECT id FROM Contact WHERE email = $email AND deletedAt IS NULL";
         var lookupEmail = lookup.Parameters.Add("$email", SqliteType.Text);
         using var insert = connection.CreateCommand();
         insert.CommandText = "INSERT INTO Contact (phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt) VALUES ($phone, $email, NULL, 'primary', $at, $at)";
@@ -206,11 +206,11 @@ internal static class SqliteBench
     {
         using var connection = Open(database, synchronous);
         using var byEmail = connection.CreateCommand();
-        byEmail.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $value";
+        byEmail.CommandText = "SELECT id, linkedId FROM Contact WHERE email = $value AND deletedAt IS NULL";
         var email = byEmail.Parameters.Add("$value", SqliteType.Text);
         byEmail.Prepare();
         using var byPhone = connection.CreateCommand();
-        byPhone.CommandText = "SELECT id, linkedId FROM Contact WHERE phoneNumber = $value";
+        byPhone.CommandText = "SELECT id, linkedId FROM Contact WHERE phoneNumber = $value AND deletedAt IS NULL";
         var phone = byPhone.Parameters.Add("$value", SqliteType.Text);
         byPhone.Prepare();
         var stopwatch = Stopwatch.StartNew();

@@ -108,9 +108,7 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         try
         {
             // One statement: one consistent snapshot of the WAL database, never blocked by the writer.
-            SqliteSql.Bind(session.Email, identifiers.Email);
-            SqliteSql.Bind(session.PhoneNumber, identifiers.PhoneNumber);
-            var contacts = SqliteSql.ReadContacts(session.Command, session.Buffer);
+            var contacts = session.Query.Execute(identifiers);
             ReturnReader(session);
             return contacts;
         }
@@ -274,30 +272,14 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
     }
 
     /// <summary>An open read connection with the touched-clusters statement prepared on it.</summary>
-    private sealed class ReaderSession : IDisposable
+    private sealed class ReaderSession(SqliteConnection connection) : IDisposable
     {
-        private readonly SqliteConnection _connection;
-
-        public ReaderSession(SqliteConnection connection)
-        {
-            _connection = connection;
-            Command = SqliteSql.CreateTouchedClustersCommand(connection, out var email, out var phoneNumber);
-            Email = email;
-            PhoneNumber = phoneNumber;
-        }
-
-        public SqliteCommand Command { get; }
-
-        public SqliteParameter Email { get; }
-
-        public SqliteParameter PhoneNumber { get; }
-
-        public byte[] Buffer { get; } = new byte[64];
+        public SqliteTouchedQuery Query { get; } = new(connection);
 
         public void Dispose()
         {
-            Command.Dispose();
-            _connection.Dispose();
+            Query.Dispose();
+            connection.Dispose();
         }
     }
 }

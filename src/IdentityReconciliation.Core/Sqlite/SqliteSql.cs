@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -57,69 +56,9 @@ internal static class SqliteSql
 
     public static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
 
-    /// <summary>Reads the rows of <see cref="TouchedClusters"/>, in ascending id order.</summary>
-    /// <param name="command">The prepared command, parameters bound.</param>
-    /// <param name="buffer">A scratch buffer of at least 64 bytes for the timestamps' text.</param>
-    public static List<Contact> ReadContacts(SqliteCommand command, byte[] buffer)
-    {
-        var contacts = new List<Contact>(4);
-        var sorted = true;
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var contact = new Contact(
-                    reader.GetInt64(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetInt64(3),
-                    reader.GetBoolean(4) ? LinkPrecedence.Primary : LinkPrecedence.Secondary,
-                    ReadTimestamp(reader, 5, buffer),
-                    ReadTimestamp(reader, 6, buffer));
-                sorted &= contacts.Count == 0 || contacts[^1].Id < contact.Id;
-                contacts.Add(contact);
-            }
-        }
-
-        if (!sorted)
-        {
-            contacts.Sort(static (a, b) => a.Id.CompareTo(b.Id));
-        }
-
-        return contacts;
-    }
-
-    public static SqliteCommand CreateTouchedClustersCommand(SqliteConnection connection, out SqliteParameter email, out SqliteParameter phoneNumber)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = TouchedClusters;
-        email = command.Parameters.Add("@Email", SqliteType.Text);
-        phoneNumber = command.Parameters.Add("@PhoneNumber", SqliteType.Text);
-        email.Value = DBNull.Value;
-        phoneNumber.Value = DBNull.Value;
-        command.Prepare();
-        return command;
-    }
-
     public static void Bind(SqliteParameter parameter, string? value) => parameter.Value = (object?)value ?? DBNull.Value;
 
     public static void Bind(SqliteParameter parameter, long? value) => parameter.Value = value is { } v ? v : DBNull.Value;
-
-    private static DateTimeOffset ReadTimestamp(SqliteDataReader reader, int ordinal, byte[] buffer)
-    {
-        // The library writes fixed-width ISO-8601 UTC ('O' format): parse its UTF-8 bytes without making a string.
-        var length = reader.GetBytes(ordinal, 0, null, 0, 0);
-        if (length <= buffer.Length)
-        {
-            var read = (int)reader.GetBytes(ordinal, 0, buffer, 0, (int)length);
-            if (Utf8Parser.TryParse(buffer.AsSpan(0, read), out DateTimeOffset value, out var consumed, 'O') && consumed == read)
-            {
-                return value.ToUniversalTime();
-            }
-        }
-
-        return ParseTimestamp(reader.GetString(ordinal));
-    }
 
     public static DateTimeOffset ParseTimestamp(string value) =>
         DateTimeOffset.TryParseExact(value, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var exact)

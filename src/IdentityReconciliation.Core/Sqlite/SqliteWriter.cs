@@ -25,7 +25,6 @@ internal sealed class SqliteWriter : IDisposable
     private readonly int _maxBatchSize;
     private readonly Thread _thread;
     private readonly List<WriteOperation> _batch;
-    private readonly byte[] _buffer = new byte[64];
     private volatile bool _stopping;
 
     private SqliteConnection? _connection;
@@ -35,9 +34,7 @@ internal sealed class SqliteWriter : IDisposable
     private SqliteCommand? _savepoint;
     private SqliteCommand? _release;
     private SqliteCommand? _rollbackToSavepoint;
-    private SqliteCommand? _load;
-    private SqliteParameter? _loadEmail;
-    private SqliteParameter? _loadPhone;
+    private SqliteTouchedQuery? _load;
     private SqliteCommand? _insert;
     private SqliteCommand? _update;
 
@@ -200,9 +197,7 @@ internal sealed class SqliteWriter : IDisposable
 
     private IReadOnlyList<Contact> Apply(WriteOperation operation)
     {
-        SqliteSql.Bind(_loadEmail!, operation.Identifiers.Email);
-        SqliteSql.Bind(_loadPhone!, operation.Identifiers.PhoneNumber);
-        var touched = SqliteSql.ReadContacts(_load!, _buffer);
+        var touched = _load!.Execute(operation.Identifiers);
         var changes = operation.Plan(touched);
         if (changes.IsEmpty)
         {
@@ -293,9 +288,7 @@ internal sealed class SqliteWriter : IDisposable
             _savepoint = Prepare(connection, "SAVEPOINT identify");
             _release = Prepare(connection, "RELEASE identify");
             _rollbackToSavepoint = Prepare(connection, "ROLLBACK TO identify");
-            _load = SqliteSql.CreateTouchedClustersCommand(connection, out var email, out var phone);
-            _loadEmail = email;
-            _loadPhone = phone;
+            _load = new SqliteTouchedQuery(connection);
 
             _insert = connection.CreateCommand();
             _insert.CommandText = SqliteSql.Insert;
@@ -330,10 +323,13 @@ internal sealed class SqliteWriter : IDisposable
 
     private void DisposeConnection()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _load, _insert, _update })
+        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update })
         {
             command?.Dispose();
         }
+
+        _load?.Dispose();
+        _load = null;
 
         _connection?.Dispose();
         _connection = null;
