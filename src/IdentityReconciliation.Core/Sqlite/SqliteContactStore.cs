@@ -37,7 +37,6 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
     /// <summary>The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>.</summary>
     public const int SchemaVersion = 1;
 
-    internal const string TouchedClustersSql = SqliteSql.TouchedClusters;
 
     private const int MaxIdleReaders = 64;
 
@@ -107,8 +106,8 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         var session = RentReader();
         try
         {
-            // One statement: one consistent snapshot of the WAL database, never blocked by the writer.
-            var contacts = session.Query.Execute(identifiers);
+            // One read transaction: one consistent snapshot of the WAL database, never blocked by the writer.
+            var contacts = session.Query.Execute(identifiers, inTransaction: false);
             ReturnReader(session);
             return contacts;
         }

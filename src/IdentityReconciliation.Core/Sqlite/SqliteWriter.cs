@@ -197,7 +197,7 @@ internal sealed class SqliteWriter : IDisposable
 
     private IReadOnlyList<Contact> Apply(WriteOperation operation)
     {
-        var touched = _load!.Execute(operation.Identifiers);
+        var touched = _load!.Execute(operation.Identifiers, inTransaction: true);
         var changes = operation.Plan(touched);
         if (changes.IsEmpty)
         {
