@@ -25,6 +25,23 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     private static Func<IReadOnlyList<Contact>, ContactChangeSet> Planner(ContactIdentifiers identifiers) =>
         touched => ContactPlanner.Plan(identifiers, touched, DateTimeOffset.UtcNow);
 
+    /// <summary>
+    /// Starts a write that holds the writer inside its plan until <paramref name="gate"/> is set, and returns once it is
+    /// there: requests made meanwhile queue up behind it and form one batch.
+    /// </summary>
+    private Task<IReadOnlyList<Contact>> StartBlocker(ContactIdentifiers identifiers, ManualResetEventSlim gate)
+    {
+        using var entered = new ManualResetEventSlim();
+        var task = Task.Run(() => _store.ReconcileAsync(identifiers, touched =>
+        {
+            entered.Set();
+            gate.Wait(TimeSpan.FromSeconds(10));
+            return ContactPlanner.Plan(identifiers, touched, DateTimeOffset.UtcNow);
+        }));
+        entered.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue("the blocker reaches its plan");
+        return task;
+    }
+
     /// <summary>A change set that fails after its insert ran: the update names a contact that does not exist.</summary>
     private static Func<IReadOnlyList<Contact>, ContactChangeSet> HalfDone(ContactIdentifiers identifiers) =>
         _ => new ContactChangeSet(
@@ -38,11 +55,7 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         var first = new ContactIdentifiers("first@x.io", "1");
 
         // The first request holds the writer until the others have queued behind it, so they form one batch.
-        var blocker = _store.ReconcileAsync(first, touched =>
-        {
-            gate.Wait(TimeSpan.FromSeconds(10));
-            return ContactPlanner.Plan(first, touched, DateTimeOffset.UtcNow);
-        });
+        var blocker = StartBlocker(first, gate);
         var tasks = Enumerable.Range(0, 40).Select(i =>
         {
             var identifiers = new ContactIdentifiers($"user{i}@x.io", $"{100 + i}");
@@ -76,12 +89,7 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     public async Task ReconcileAsync_LaterRequestInABatch_SeesTheEarlierOnesChanges()
     {
         using var gate = new ManualResetEventSlim();
-        var blockerIds = new ContactIdentifiers("blocker@x.io", null);
-        var blocker = _store.ReconcileAsync(blockerIds, touched =>
-        {
-            gate.Wait(TimeSpan.FromSeconds(10));
-            return ContactPlanner.Plan(blockerIds, touched, DateTimeOffset.UtcNow);
-        });
+        var blocker = StartBlocker(new ContactIdentifiers("blocker@x.io", null), gate);
 
         // Same new person three times in one batch: the first inserts, the others must see it and insert nothing.
         var same = new ContactIdentifiers("same@x.io", "777");
@@ -98,12 +106,7 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     public async Task ReconcileAsync_CancelledWhileQueued_IsNotWritten()
     {
         using var gate = new ManualResetEventSlim();
-        var blockerIds = new ContactIdentifiers("blocker@x.io", null);
-        var blocker = _store.ReconcileAsync(blockerIds, touched =>
-        {
-            gate.Wait(TimeSpan.FromSeconds(10));
-            return ContactPlanner.Plan(blockerIds, touched, DateTimeOffset.UtcNow);
-        });
+        var blocker = StartBlocker(new ContactIdentifiers("blocker@x.io", null), gate);
         using var cts = new CancellationTokenSource();
         var queuedIds = new ContactIdentifiers("queued@x.io", null);
         var queued = _store.ReconcileAsync(queuedIds, Planner(queuedIds), cts.Token);

@@ -1,13 +1,18 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace IdentityReconciliation.Sqlite;
 
 /// <summary>
-/// The single writer of one store: a dedicated thread that owns the write connection and applies queued requests in
-/// arrival order, several per transaction (group commit).
+/// The single writer of one store: it owns the write connection and applies requests one batch at a time, in arrival
+/// order, several per transaction when they queue up (group commit).
 /// </summary>
 /// <remarks>
+/// <para>
+/// When the writer is idle, nothing is queued and the thread pool has no work waiting, the caller applies its request
+/// itself, on its own thread, with no hand-off. Otherwise requests queue up, and a dedicated thread applies them in
+/// batches.
+/// Either way only one batch runs at a time, and it is the only user of the write connection.
+/// </para>
 /// <para>
 /// A batch is one <c>BEGIN IMMEDIATE</c> transaction: the file's write lock is held from before the first request's
 /// clusters are loaded until the commit, so no other process can change them in between. Each request runs in its own
@@ -19,13 +24,15 @@ namespace IdentityReconciliation.Sqlite;
 /// </remarks>
 internal sealed class SqliteWriter : IDisposable
 {
-    private readonly ConcurrentQueue<WriteOperation> _queue = new();
-    private readonly ManualResetEventSlim _signal = new(false);
+    private readonly object _gate = new();
+    private readonly Queue<WriteOperation> _queue = new();
     private readonly Func<SqliteConnection> _open;
     private readonly int _maxBatchSize;
     private readonly Thread _thread;
     private readonly List<WriteOperation> _batch;
-    private volatile bool _stopping;
+    private readonly List<WriteOperation> _inline = new(1);
+    private bool _busy;
+    private bool _stopping;
 
     private SqliteConnection? _connection;
     private SqliteCommand? _begin;
@@ -55,12 +62,40 @@ internal sealed class SqliteWriter : IDisposable
         }
 
         var operation = new WriteOperation(identifiers, plan, cancellationToken);
-        _queue.Enqueue(operation);
-        _signal.Set();
-        if (_stopping)
+        lock (_gate)
         {
-            // Raced with Dispose: make sure nothing waits forever.
-            FailQueued(new ObjectDisposedException(nameof(SqliteContactStore)));
+            if (_stopping)
+            {
+                return Task.FromException<IReadOnlyList<Contact>>(new ObjectDisposedException(nameof(SqliteContactStore)));
+            }
+
+            // Inline only when that costs nobody: the writer is idle, nothing is queued, and no other work waits for a
+            // thread-pool thread (a write blocks its thread through the commit's fsync; under load, blocking pool
+            // threads would starve the lookups, so requests go to the writer thread and are batched there).
+            if (_busy || _queue.Count > 0 || ThreadPool.PendingWorkItemCount > 0)
+            {
+                _queue.Enqueue(operation);
+                Monitor.Pulse(_gate);
+                return operation.Task;
+            }
+
+            _busy = true;
+        }
+
+        // Idle writer, empty queue: apply it here, without waking another thread.
+        try
+        {
+            _inline.Add(operation);
+            ExecuteBatch(_inline);
+        }
+        finally
+        {
+            _inline.Clear();
+            lock (_gate)
+            {
+                _busy = false;
+                Monitor.Pulse(_gate); // requests that queued meanwhile go to the writer thread
+            }
         }
 
         return operation.Task;
@@ -68,49 +103,62 @@ internal sealed class SqliteWriter : IDisposable
 
     public void Dispose()
     {
-        _stopping = true;
-        _signal.Set();
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.Pulse(_gate);
+        }
+
         if (Thread.CurrentThread != _thread)
         {
             _thread.Join();
         }
-
-        FailQueued(new ObjectDisposedException(nameof(SqliteContactStore)));
-        _signal.Dispose();
     }
 
     private void Run()
     {
         while (true)
         {
-            if (_queue.IsEmpty)
+            lock (_gate)
             {
-                if (_stopping)
+                while (_busy || (_queue.Count == 0 && !_stopping))
                 {
-                    break;
+                    Monitor.Wait(_gate);
                 }
 
-                _signal.Wait();
-                _signal.Reset();
-                continue; // re-check the queue after the reset, so that a set between Wait and Reset is not lost
+                if (_queue.Count == 0)
+                {
+                    break; // stopping, nothing queued and nobody writing: the connection can go
+                }
+
+                _busy = true;
+                while (_batch.Count < _maxBatchSize && _queue.TryDequeue(out var operation))
+                {
+                    if (operation.CancellationToken.IsCancellationRequested)
+                    {
+                        operation.Cancel();
+                    }
+                    else
+                    {
+                        _batch.Add(operation);
+                    }
+                }
             }
 
-            while (_batch.Count < _maxBatchSize && _queue.TryDequeue(out var operation))
+            try
             {
-                if (operation.CancellationToken.IsCancellationRequested)
+                if (_batch.Count > 0)
                 {
-                    operation.Cancel();
-                }
-                else
-                {
-                    _batch.Add(operation);
+                    ExecuteBatch(_batch);
                 }
             }
-
-            if (_batch.Count > 0)
+            finally
             {
-                ExecuteBatch(_batch);
                 _batch.Clear();
+                lock (_gate)
+                {
+                    _busy = false;
+                }
             }
         }
 
@@ -333,14 +381,6 @@ internal sealed class SqliteWriter : IDisposable
 
         _connection?.Dispose();
         _connection = null;
-    }
-
-    private void FailQueued(Exception exception)
-    {
-        while (_queue.TryDequeue(out var operation))
-        {
-            operation.Fail(exception);
-        }
     }
 
     private sealed class WriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
