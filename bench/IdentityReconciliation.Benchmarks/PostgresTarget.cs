@@ -43,7 +43,7 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
                 {
                     var primaryId = (2 * k) - 1;
                     await Row(writer, Workloads.Phone(k), Workloads.Email(k), null, "primary", Epoch.AddMilliseconds(primaryId));
-                    await Row(writer, Workloads.Phone(k), Workloads.AltEmail(k), primaryId, "secondary", Epoch.AddMilliseconds(primaryId + 1));
+                    await Row(writer, Workloads.SecondPhone(k), Workloads.Email(k), primaryId, "secondary", Epoch.AddMilliseconds(primaryId + 1));
                 }
 
                 await writer.CompleteAsync();

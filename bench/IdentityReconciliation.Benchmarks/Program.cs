@@ -7,6 +7,17 @@ using IdentityReconciliation.Sqlite;
 
 // Throughput harness: every workload at every store size and caller count, with the bare-SQL floor measured in the
 // same run. Prints a table and writes it as Markdown and JSON under bench/results/.
+if (Array.IndexOf(args, "--export") is var export and >= 0)
+{
+    // Writes a preloaded SQLite file (the benchmark's data set) for other tools, such as the web API load test.
+    var contacts = long.Parse(args[export + 1], CultureInfo.InvariantCulture);
+    var exportPath = Path.GetFullPath(args[export + 2]);
+    var built = await SqliteBench.TemplateAsync(Path.GetDirectoryName(exportPath)!, contacts);
+    File.Move(built, exportPath, overwrite: true);
+    Console.WriteLine($"Wrote {contacts:N0} contacts to {exportPath}");
+    return 0;
+}
+
 var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
@@ -42,9 +53,10 @@ foreach (var size in sizes)
     // The floors, on the same data.
     var writeRequests = Workloads.Generate(Workloads.WriteHeavy, size, maxOperations, Seed);
     var readRequests = Workloads.Generate(Workloads.Retail, size, 200_000, Seed);
-    var writeFloor = Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 1));
-    var batchedFloor = Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 100));
-    var readFloor = Rate(await target.ReadFloorAsync(readRequests, duration));
+    // Each floor is the better of two measurements, so that a noisy moment never flatters the library's ratios.
+    var writeFloor = Math.Max(Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 1)), Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 1)));
+    var batchedFloor = Math.Max(Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 100)), Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 100)));
+    var readFloor = Math.Max(Rate(await target.ReadFloorAsync(readRequests, duration)), Rate(await target.ReadFloorAsync(readRequests, duration)));
     Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
 
     foreach (var workload in workloads)
@@ -52,19 +64,15 @@ foreach (var size in sizes)
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
-            Measurement measurement;
-            await using (var run = await target.StartRunAsync())
-            {
-                measurement = await Runner.RunAsync(new IdentityReconciler(run.Store), requests, callers, duration);
-            }
+            var measurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration);
 
             var floor = workload == Workloads.Retail ? readFloor : writeFloor;
             var row = new Row(target.Name, workload, size, callers, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
                 Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
                 measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
-                measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor));
+                measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds);
             rows.Add(row);
-            Console.WriteLine($"{workload,-12} {callers,2} callers: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB");
+            Console.WriteLine($"{workload,-12} {callers,2} callers: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
         }
     }
 
@@ -75,11 +83,11 @@ foreach (var size in sizes)
 var markdown = new StringBuilder();
 markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure. {setup}.");
 markdown.AppendLine();
-markdown.AppendLine("| store | workload | contacts | callers | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB |");
-markdown.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+markdown.AppendLine("| store | workload | contacts | callers | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
+markdown.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (var r in rows)
 {
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} |");
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
 }
 
 markdown.AppendLine();
@@ -133,4 +141,4 @@ static string FindRepositoryRoot()
 
 internal sealed record Row(
     string Store, string Workload, long Contacts, int Callers, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
-    double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor);
+    double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor, int Rounds);

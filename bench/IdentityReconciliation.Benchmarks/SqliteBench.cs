@@ -112,7 +112,7 @@ internal static class SqliteBench
                 insert.ExecuteNonQuery();
 
                 id.Value = primaryId + 1;
-                email.Value = Workloads.AltEmail(k);
+                phone.Value = Workloads.SecondPhone(k);
                 linked.Value = primaryId;
                 precedence.Value = "secondary";
                 at.Value = Timestamp(primaryId + 1);
