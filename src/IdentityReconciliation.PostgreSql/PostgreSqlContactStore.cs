@@ -115,7 +115,7 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
         }
 
         _ownsDataSource = value.DataSource is null;
-        _dataSource = value.DataSource ?? NpgsqlDataSource.Create(value.ConnectionString!);
+        _dataSource = value.DataSource ?? CreateDataSource(value.ConnectionString!);
         _schema = value.Schema;
         _autoMigrate = value.AutoMigrate;
         _maxRetryAttempts = value.MaxRetryAttempts;
@@ -135,6 +135,23 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
             UPDATE {table} SET "linkedId" = @LinkedId, "linkPrecedence" = @LinkPrecedence, "updatedAt" = @UpdatedAt
             WHERE "id" = ANY(@Ids) AND "deletedAt" IS NULL
             """;
+    }
+
+    /// <summary>
+    /// Builds the store's own data source. The store runs the same few statements all the time, so unless the connection
+    /// string sets <c>Max Auto Prepare</c> itself, Npgsql prepares them on the server after their second use: PostgreSQL
+    /// then no longer parses and plans them on every request.
+    /// </summary>
+    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 16;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        return NpgsqlDataSource.Create(builder);
     }
 
     /// <summary>
