@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using IdentityReconciliation.Providers;
 
 namespace IdentityReconciliation.PublicApi.Tests;
@@ -24,7 +23,7 @@ public sealed class PublicApiTests
             _ => typeof(IIdentityMatchProvider).Assembly,
         };
         var actual = PublicApiGenerator.Generate(assembly);
-        var approvedPath = Path.Combine(SourceFolder(), "Approved", package + ".txt");
+        var approvedPath = Path.Combine(ApprovedFolder(), package + ".txt");
         var receivedPath = Path.ChangeExtension(approvedPath, ".received.txt");
 
         if (Environment.GetEnvironmentVariable("IDR_ACCEPT_API") == "1")
@@ -57,5 +56,21 @@ public sealed class PublicApiTests
         api.Should().NotContain("SqliteContactStoreOptionsValidator", "internal types are not public API");
     }
 
-    private static string SourceFolder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    /// <summary>
+    /// The checked-in Approved folder, found from the test's output folder (source paths are mapped away in CI builds,
+    /// so the caller's file path cannot be used).
+    /// </summary>
+    private static string ApprovedFolder()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "tests", "IdentityReconciliation.PublicApi.Tests", "Approved");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No tests/IdentityReconciliation.PublicApi.Tests/Approved folder above {AppContext.BaseDirectory}.");
+    }
 }
