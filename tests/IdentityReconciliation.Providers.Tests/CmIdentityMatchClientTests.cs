@@ -241,7 +241,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_SlowResponse_AttemptTimeoutRetries()
     {
         _server.Enqueue(Respond.After(TimeSpan.FromSeconds(5), CmServer.Score));
-        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(1000));
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
