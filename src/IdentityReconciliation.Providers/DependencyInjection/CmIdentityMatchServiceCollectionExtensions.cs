@@ -47,62 +47,40 @@ public static class CmIdentityMatchServiceCollectionExtensions
         return AddCore(services);
     }
 
-    private static IHttpClientBuilder AddCore(IServiceCollection services)
-    {
-        var clientName = typeof(CmIdentityMatchClient).FullName!;
-        if (services.Any(descriptor => descriptor.ServiceType == typeof(ProviderRuntime<CmIdentityMatchClient>)))
-        {
-            // Already registered: the new configuration was added above; do not stack a second resilience handler.
-            return services.AddHttpClient(clientName);
-        }
-
-        ProviderServices.AddShared(services);
-        services.AddSingleton(static sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<CmIdentityMatchOptions>>().Value;
-            var timeProvider = sp.GetRequiredService<TimeProvider>();
-            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CmIdentityMatchClient).FullName!);
-            var telemetry = sp.GetRequiredService<ProvidersTelemetry>();
-            var gate = options.MinimumRequestInterval > TimeSpan.Zero
-                ? new RequestSpacingStrategy(
-                    RequestSpacingGate.For(options.RateLimitPartition()),
-                    options.MinimumRequestInterval,
-                    timeProvider,
-                    CmIdentityMatchClient.ProviderName,
-                    logger,
-                    telemetry)
-                : null;
-
-            return new ProviderRuntime<CmIdentityMatchClient>(
-                CmIdentityMatchClient.ProviderName,
-                options.Resilience,
-                options.MatchThreshold,
-                new CmRequestAuthenticator(TokenSource(options, timeProvider, logger)),
-                timeProvider,
-                logger,
-                telemetry,
-                gate);
-        });
-
-        var builder = services
-            .AddHttpClient<CmIdentityMatchClient, CmIdentityMatchClient>(
-                clientName,
-                static (HttpClient httpClient, IServiceProvider sp) => new CmIdentityMatchClient(
-                    httpClient,
-                    sp.GetRequiredService<ProviderRuntime<CmIdentityMatchClient>>(),
-                    sp.GetRequiredService<IOptions<CmIdentityMatchOptions>>().Value.ServiceType))
-            .ConfigureHttpClient(static (sp, httpClient) =>
+    private static IHttpClientBuilder AddCore(IServiceCollection services) =>
+        ProviderServices.AddProviderClient<CmIdentityMatchClient, CmIdentityMatchOptions>(
+            services,
+            static sp =>
             {
                 var options = sp.GetRequiredService<IOptions<CmIdentityMatchOptions>>().Value;
-                httpClient.BaseAddress = BaseAddressValidation.WithTrailingSlash(options.BaseAddress);
-                httpClient.Timeout = Timeout.InfiniteTimeSpan;
-            })
-            .AddHttpMessageHandler(static sp => sp.GetRequiredService<ProviderRuntime<CmIdentityMatchClient>>().CreateHandler())
-            .RemoveAllLoggers();
+                var timeProvider = sp.GetRequiredService<TimeProvider>();
+                var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CmIdentityMatchClient).FullName!);
+                var telemetry = sp.GetRequiredService<ProvidersTelemetry>();
+                var gate = options.MinimumRequestInterval > TimeSpan.Zero
+                    ? new RequestSpacingStrategy(
+                        RequestSpacingGate.For(options.RateLimitPartition()),
+                        options.MinimumRequestInterval,
+                        timeProvider,
+                        CmIdentityMatchClient.ProviderName,
+                        logger,
+                        telemetry)
+                    : null;
 
-        services.AddTransient<IIdentityMatchProvider>(static sp => sp.GetRequiredService<CmIdentityMatchClient>());
-        return builder;
-    }
+                return new ProviderRuntime<CmIdentityMatchClient>(
+                    CmIdentityMatchClient.ProviderName,
+                    options.Resilience,
+                    options.MatchThreshold,
+                    new CmRequestAuthenticator(TokenSource(options, timeProvider, logger)),
+                    timeProvider,
+                    logger,
+                    telemetry,
+                    gate);
+            },
+            static (httpClient, sp) => new CmIdentityMatchClient(
+                httpClient,
+                sp.GetRequiredService<ProviderRuntime<CmIdentityMatchClient>>(),
+                sp.GetRequiredService<IOptions<CmIdentityMatchOptions>>().Value.ServiceType),
+            static options => options.BaseAddress);
 
     private static Func<CancellationToken, ValueTask<string>> TokenSource(
         CmIdentityMatchOptions options, TimeProvider timeProvider, ILogger logger)

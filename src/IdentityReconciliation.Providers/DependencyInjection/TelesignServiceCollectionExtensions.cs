@@ -3,7 +3,6 @@ using IdentityReconciliation.Providers.Diagnostics;
 using IdentityReconciliation.Providers.Internal;
 using IdentityReconciliation.Providers.Telesign;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -47,45 +46,22 @@ public static class TelesignServiceCollectionExtensions
         return AddCore(services);
     }
 
-    private static IHttpClientBuilder AddCore(IServiceCollection services)
-    {
-        var clientName = typeof(TelesignContactMatchClient).FullName!;
-        if (services.Any(descriptor => descriptor.ServiceType == typeof(ProviderRuntime<TelesignContactMatchClient>)))
-        {
-            // Already registered: the new configuration was added above; do not stack a second resilience handler.
-            return services.AddHttpClient(clientName);
-        }
-
-        ProviderServices.AddShared(services);
-        services.AddSingleton(static sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<TelesignOptions>>().Value;
-            var timeProvider = sp.GetRequiredService<TimeProvider>();
-            return new ProviderRuntime<TelesignContactMatchClient>(
-                TelesignContactMatchClient.ProviderName,
-                options.Resilience,
-                options.MatchThreshold,
-                new TelesignRequestAuthenticator(options, timeProvider),
-                timeProvider,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelesignContactMatchClient).FullName!),
-                sp.GetRequiredService<ProvidersTelemetry>());
-        });
-
-        var builder = services
-            .AddHttpClient<TelesignContactMatchClient, TelesignContactMatchClient>(
-                clientName,
-                static (HttpClient httpClient, IServiceProvider sp) => new TelesignContactMatchClient(
-                    httpClient, sp.GetRequiredService<ProviderRuntime<TelesignContactMatchClient>>()))
-            .ConfigureHttpClient(static (sp, httpClient) =>
+    private static IHttpClientBuilder AddCore(IServiceCollection services) =>
+        ProviderServices.AddProviderClient<TelesignContactMatchClient, TelesignOptions>(
+            services,
+            static sp =>
             {
                 var options = sp.GetRequiredService<IOptions<TelesignOptions>>().Value;
-                httpClient.BaseAddress = BaseAddressValidation.WithTrailingSlash(options.BaseAddress);
-                httpClient.Timeout = Timeout.InfiniteTimeSpan;
-            })
-            .AddHttpMessageHandler(static sp => sp.GetRequiredService<ProviderRuntime<TelesignContactMatchClient>>().CreateHandler())
-            .RemoveAllLoggers();
-
-        services.AddTransient<IIdentityMatchProvider>(static sp => sp.GetRequiredService<TelesignContactMatchClient>());
-        return builder;
-    }
+                var timeProvider = sp.GetRequiredService<TimeProvider>();
+                return new ProviderRuntime<TelesignContactMatchClient>(
+                    TelesignContactMatchClient.ProviderName,
+                    options.Resilience,
+                    options.MatchThreshold,
+                    new TelesignRequestAuthenticator(options, timeProvider),
+                    timeProvider,
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelesignContactMatchClient).FullName!),
+                    sp.GetRequiredService<ProvidersTelemetry>());
+            },
+            static (httpClient, sp) => new TelesignContactMatchClient(httpClient, sp.GetRequiredService<ProviderRuntime<TelesignContactMatchClient>>()),
+            static options => options.BaseAddress);
 }
