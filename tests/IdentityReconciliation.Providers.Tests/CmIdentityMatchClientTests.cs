@@ -240,8 +240,8 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_SlowResponse_AttemptTimeoutRetries()
     {
-        _server.Enqueue(Respond.After(TimeSpan.FromSeconds(5), CmServer.Score));
-        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(1000));
+        _server.Enqueue(Respond.After(TimeSpan.FromSeconds(60), CmServer.Score));
+        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2));
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 

@@ -255,25 +255,26 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task ContactMatchAsync_SlowThenFast_AttemptTimeoutRetries()
     {
-        _server.Enqueue(Respond.After(TimeSpan.FromSeconds(5), TelesignServer.Success));
-        // Timeouts leave room for a loaded CI machine to deliver each attempt to the server before it is cut short.
-        await using var services = TestHosts.Telesign(_server, options => options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(1000));
+        _server.Enqueue(Respond.After(TimeSpan.FromSeconds(60), TelesignServer.Success));
+        // Timeouts leave room for a loaded CI machine to deliver each attempt to the server before it is cut short;
+        // the slow answer is far beyond any stall, so finishing well before it proves the attempt was cut short.
+        await using var services = TestHosts.Telesign(_server, options => options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2));
         var stopwatch = Stopwatch.StartNew();
 
         var response = await services.GetRequiredService<TelesignContactMatchClient>().ContactMatchAsync(Query);
 
         response.StatusCode.Should().Be(2800);
-        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4));
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30));
         _server.RequestCount.Should().Be(2);
     }
 
     [Fact]
     public async Task ContactMatchAsync_AlwaysSlow_ThrowsUnavailableAfterAttemptTimeouts()
     {
-        _server.Default = Respond.After(TimeSpan.FromSeconds(5), TelesignServer.Success);
+        _server.Default = Respond.After(TimeSpan.FromSeconds(60), TelesignServer.Success);
         await using var services = TestHosts.Telesign(_server, options =>
         {
-            options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(1500);
+            options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
             options.Resilience.MaxRetryAttempts = 1;
         });
 
@@ -288,11 +289,12 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task ContactMatchAsync_TotalTimeout_StopsRetrying()
     {
-        _server.Default = Respond.After(TimeSpan.FromSeconds(5), TelesignServer.Success);
+        _server.Default = Respond.After(TimeSpan.FromSeconds(60), TelesignServer.Success);
         await using var services = TestHosts.Telesign(_server, options =>
         {
-            options.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(1000);
-            options.Resilience.TotalTimeout = TimeSpan.FromMilliseconds(1800);
+            // Without the total timeout, four attempts of 2 s would run for 8 s and reach the server 4 times.
+            options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
+            options.Resilience.TotalTimeout = TimeSpan.FromSeconds(3.5);
         });
         var stopwatch = Stopwatch.StartNew();
 
@@ -300,7 +302,7 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
 
         (await act.Should().ThrowAsync<IdentityMatchProviderUnavailableException>()).Which.InnerException
             .Should().BeOfType<TimeoutRejectedException>();
-        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(4.5));
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(7.5));
         _server.RequestCount.Should().Be(2, "the second attempt is cut short by the total timeout");
     }
 
@@ -344,6 +346,9 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task ContactMatchAsync_RepeatedFailures_OpenCircuitFailsFastThenRecovers()
     {
+        // The break is the time logic under test, so it runs on a manual clock: a stalled machine cannot let the
+        // circuit half-open before the fail-fast call, nor keep it open after the break.
+        var clock = ManualTimeProvider.StartingNow();
         _server.Enqueue(context => Respond.Status(context, 500), context => Respond.Status(context, 500));
         await using var services = TestHosts.Telesign(_server, options =>
         {
@@ -351,8 +356,8 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
             options.Resilience.CircuitBreakerMinimumThroughput = 2;
             options.Resilience.CircuitBreakerFailureRatio = 0.5;
             options.Resilience.CircuitBreakerSamplingDuration = TimeSpan.FromSeconds(10);
-            options.Resilience.CircuitBreakerBreakDuration = TimeSpan.FromMilliseconds(500);
-        });
+            options.Resilience.CircuitBreakerBreakDuration = TimeSpan.FromSeconds(5);
+        }, clock: clock);
         var client = services.GetRequiredService<TelesignContactMatchClient>();
 
         for (var i = 0; i < 2; i++)
@@ -361,6 +366,7 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
                 .Should().ThrowAsync<IdentityMatchProviderUnavailableException>();
         }
 
+        clock.Advance(TimeSpan.FromSeconds(4.9));
         var open = await FluentActions.Awaiting(() => client.ContactMatchAsync(Query))
             .Should().ThrowAsync<IdentityMatchProviderUnavailableException>();
         open.Which.InnerException.Should().BeAssignableTo<BrokenCircuitException>();
@@ -368,7 +374,7 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
         open.Which.Message.Should().Contain("circuit breaker is open");
         _server.RequestCount.Should().Be(2, "the open circuit fails fast without a request");
 
-        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        clock.Advance(TimeSpan.FromSeconds(0.2));
         var recovered = await client.ContactMatchAsync(Query);
 
         recovered.StatusCode.Should().Be(2800);
@@ -399,15 +405,23 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task ContactMatchAsync_CancelledWhileWaiting_ThrowsOperationCanceled()
     {
-        _server.Default = Respond.After(TimeSpan.FromSeconds(5), TelesignServer.Success);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = Respond.After(TimeSpan.FromSeconds(60), TelesignServer.Success);
+        _server.Default = context =>
+        {
+            arrived.TrySetResult();
+            return slow(context);
+        };
         await using var services = TestHosts.Telesign(_server);
-        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cancellation = new CancellationTokenSource();
+
+        var call = services.GetRequiredService<TelesignContactMatchClient>().ContactMatchAsync(Query, cancellation.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var stopwatch = Stopwatch.StartNew();
+        await cancellation.CancelAsync();
 
-        var act = () => services.GetRequiredService<TelesignContactMatchClient>().ContactMatchAsync(Query, cancellation.Token);
-
-        await act.Should().ThrowAsync<OperationCanceledException>();
-        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
+        await FluentActions.Awaiting(() => call).Should().ThrowAsync<OperationCanceledException>();
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "cancellation ends the call, not the 60 s answer");
         _server.RequestCount.Should().Be(1);
     }
 

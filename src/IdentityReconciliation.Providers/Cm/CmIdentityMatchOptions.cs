@@ -48,10 +48,12 @@ public sealed class CmIdentityMatchOptions : IValidatableObject
     public Func<CancellationToken, ValueTask<string>>? TokenProvider { get; set; }
 
     /// <summary>
-    /// The shortest time between the starts of two requests with the same credentials, process-wide. CM.com allows at
-    /// most one request per second per credentials across all Mobile Identity services. Callers queue in arrival order;
-    /// the wait counts against <see cref="IdentityMatchResilienceOptions.TotalTimeout"/>. Zero turns the limit off.
-    /// Default 1 second.
+    /// The shortest time between the sends of two requests with the same credentials, process-wide, measured on the
+    /// monotonic clock from the moment the previous request was handed to the transport. CM.com allows at most one
+    /// request per second per credentials across all Mobile Identity services, counted where requests arrive: network
+    /// delays can still bring two arrivals closer, so raise it a little if CM.com answers 429. Callers queue in arrival
+    /// order; the wait counts against <see cref="IdentityMatchResilienceOptions.TotalTimeout"/>. Zero turns the limit
+    /// off. Default 1 second.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan MinimumRequestInterval { get; set; } = TimeSpan.FromSeconds(1);

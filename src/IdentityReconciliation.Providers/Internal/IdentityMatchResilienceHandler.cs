@@ -31,7 +31,7 @@ internal sealed class IdentityMatchResilienceHandler : DelegatingHandler
         try
         {
             var outcome = await _pipeline.ExecuteOutcomeAsync(
-                static (ctx, state) => state.Handler.SendAttemptAsync(state.Request, state.Body, state.Tracker, ctx.CancellationToken),
+                static (ctx, state) => state.Handler.SendAttemptAsync(state.Request, state.Body, state.Tracker, ctx),
                 context,
                 (Handler: this, Request: request, Body: body, Tracker: tracker)).ConfigureAwait(false);
 
@@ -75,13 +75,21 @@ internal sealed class IdentityMatchResilienceHandler : DelegatingHandler
     }
 
     private async ValueTask<Outcome<HttpResponseMessage>> SendAttemptAsync(
-        HttpRequestMessage original, byte[]? body, AttemptTracker? tracker, CancellationToken cancellationToken)
+        HttpRequestMessage original, byte[]? body, AttemptTracker? tracker, ResilienceContext context)
     {
+        var cancellationToken = context.CancellationToken;
         try
         {
             var attempt = Copy(original, body);
             await _authenticator.AuthenticateAsync(attempt, cancellationToken).ConfigureAwait(false);
             tracker?.OnAttempt();
+
+            // The rate limit's interval runs from here: the last moment before the transport takes the request.
+            if (context.Properties.TryGetValue(RequestSpacingStrategy.TurnKey, out var turn))
+            {
+                turn?.MarkStarted();
+            }
+
             var response = await base.SendAsync(attempt, cancellationToken).ConfigureAwait(false);
             tracker?.OnResponse(response.StatusCode);
             return Outcome.FromResult(response);

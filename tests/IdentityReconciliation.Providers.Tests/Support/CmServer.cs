@@ -71,7 +71,11 @@ public static class CmServer
         request => request.Header("Authorization") == "Bearer " + token ? null : "wrong bearer token";
 
     public static ServiceProvider Host(
-        FakeProviderServer server, string keyId, Action<CmIdentityMatchOptions>? configure = null, CollectingLoggerProvider? logs = null)
+        FakeProviderServer server,
+        string keyId,
+        Action<CmIdentityMatchOptions>? configure = null,
+        CollectingLoggerProvider? logs = null,
+        SendLog? sends = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging =>
@@ -82,7 +86,7 @@ public static class CmServer
                 logging.AddProvider(logs);
             }
         });
-        services.AddCmIdentityMatch(options =>
+        var client = services.AddCmIdentityMatch(options =>
         {
             options.BaseAddress = server.BaseAddress;
             options.KeyId = keyId;
@@ -91,6 +95,11 @@ public static class CmServer
             TestHosts.Fast(options.Resilience);
             configure?.Invoke(options);
         });
+        if (sends is not null)
+        {
+            client.AddHttpMessageHandler(sends.CreateHandler);
+        }
+
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

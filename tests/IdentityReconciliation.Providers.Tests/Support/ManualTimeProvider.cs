@@ -1,6 +1,10 @@
 namespace IdentityReconciliation.Providers.Tests.Support;
 
-/// <summary>A clock that only moves when told to. Timers are not supported: use it where no delay runs.</summary>
+/// <summary>
+/// A wall clock that only moves when told to. Only <see cref="GetUtcNow"/> is manual: timers and
+/// <see cref="TimeProvider.GetTimestamp"/> stay real, so timeouts and delays still run while the logic that reads the
+/// date (the circuit breaker's break, signatures, token lifetimes) is driven by the test.
+/// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private DateTimeOffset _now;
@@ -13,4 +17,6 @@ public sealed class ManualTimeProvider : TimeProvider
     public override DateTimeOffset GetUtcNow() => _now;
 
     public void Advance(TimeSpan by) => _now += by;
+
+    public static ManualTimeProvider StartingNow() => new(DateTimeOffset.UtcNow);
 }

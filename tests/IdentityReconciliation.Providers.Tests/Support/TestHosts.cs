@@ -20,9 +20,14 @@ public static class TestHosts
     }
 
     public static ServiceProvider Telesign(
-        FakeProviderServer server, Action<TelesignOptions>? configure = null, CollectingLoggerProvider? logs = null)
+        FakeProviderServer server, Action<TelesignOptions>? configure = null, CollectingLoggerProvider? logs = null, TimeProvider? clock = null)
     {
         var services = new ServiceCollection();
+        if (clock is not null)
+        {
+            services.AddSingleton(clock);
+        }
+
         services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Trace);
