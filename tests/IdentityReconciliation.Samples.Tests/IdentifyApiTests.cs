@@ -116,6 +116,12 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         { "{\"email\":\"x@y.z\"", "request" },
         { "{\"email\":\"x@y.z\",}", "request" },
         { "not json", "request" },
+        { """{"email":"nul\u0000@hillvalley.edu"}""", "email" },
+        { """{"email":"lorraine@hillvalley.edu\r\nbcc@x.io"}""", "email" },
+        { """{"email":"ude.yellavllih@\u202Elorraine"}""", "email" },
+        { """{"email":"a\u2066b@hillvalley.edu","phoneNumber":"123456"}""", "email" },
+        { """{"phoneNumber":"12\u000034"}""", "phoneNumber" },
+        { """{"phoneNumber":"\uff11\uff12\uff13"}""", "phoneNumber" },
     };
 
     [Theory]
@@ -138,6 +144,17 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal(field);
         problem.GetProperty("errors").GetProperty(field)[0].GetString().Should().NotBeNullOrWhiteSpace();
         SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task Identify_ComposedAndDecomposedEmail_AreOnePerson()
+    {
+        using var composed = await PostAsync("""{"email":"caf\u00e9@hillvalley.edu","phoneNumber":"1"}""");
+        using var decomposed = await PostAsync("""{"email":"CAFE\u0301@hillvalley.edu"}""");
+
+        decomposed.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await decomposed.Content.ReadAsStringAsync()).Should().Be(await composed.Content.ReadAsStringAsync());
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.Email.Should().Be("caf\u00e9@hillvalley.edu");
     }
 
     [Fact]
