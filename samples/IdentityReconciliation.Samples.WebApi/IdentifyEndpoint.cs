@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IdentityReconciliation;
@@ -10,6 +11,7 @@ namespace IdentityReconciliation.Samples.WebApi;
 /// <c>POST /identify</c>: <c>{"email": string|null, "phoneNumber": string|number|null}</c> → <c>200 {"contact":{…}}</c>;
 /// malformed JSON, a wrong type or an invalid value → <c>400 application/problem+json</c> whose <c>errors</c> name the
 /// field (<c>email</c>, <c>phoneNumber</c>, or <c>request</c> for the body as a whole). Nothing is written on a 400.
+/// A busy store → <c>503 application/problem+json</c> with <c>Retry-After</c>; nothing is written, the client may retry.
 /// </summary>
 internal static class IdentifyEndpoint
 {
@@ -29,6 +31,7 @@ internal static class IdentifyEndpoint
     public static async Task<Results<Ok<IdentifyResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         HttpRequest request,
         IIdentityReconciler reconciler,
+        ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxBodyBytes)
@@ -75,6 +78,17 @@ internal static class IdentifyEndpoint
         catch (InvalidIdentifyRequestException ex)
         {
             return Problem(ex.ParamName ?? "request", WithoutParameterName(ex));
+        }
+        catch (ContactStoreBusyException ex)
+        {
+            // Worth retrying: nothing was written. The message names no identifier, but the problem stays generic.
+            var seconds = Math.Max(1, (long)Math.Ceiling(ex.RetryAfter.TotalSeconds));
+            Log.StoreBusy(loggerFactory.CreateLogger(Log.Category), ex.InnerException?.GetType().Name ?? nameof(ContactStoreBusyException), seconds);
+            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The contact store is busy.",
+                detail: "Nothing was written. Try again after the number of seconds in the Retry-After header.");
         }
     }
 

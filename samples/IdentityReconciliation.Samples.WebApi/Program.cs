@@ -10,7 +10,7 @@ builder.Services.AddIdentityReconciliation()
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();
-builder.Services.AddHealthChecks().AddCheck<ContactStoreHealthCheck>("contact-store");
+builder.Services.AddHealthChecks().AddIdentityReconciliation();
 
 var app = builder.Build();
 

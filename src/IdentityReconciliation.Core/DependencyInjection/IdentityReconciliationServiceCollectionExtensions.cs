@@ -1,4 +1,5 @@
 using IdentityReconciliation;
+using IdentityReconciliation.HealthChecks;
 using IdentityReconciliation.Sqlite;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -24,11 +25,15 @@ public static class IdentityReconciliationServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IContactNormalizer>(DefaultContactNormalizer.Instance);
+        services.TryAddSingleton(static sp => new ContactStoreBusyTracker(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IIdentityReconciler>(static sp => new IdentityReconciler(
             sp.GetRequiredService<IContactStore>(),
             sp.GetRequiredService<IContactNormalizer>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<IdentityReconciler>>()));
+            sp.GetService<ILogger<IdentityReconciler>>())
+        {
+            BusyTracker = sp.GetRequiredService<ContactStoreBusyTracker>(),
+        });
 
         AddSqliteOptions(services);
         services.TryAddSingleton<IContactStore>(CreateSqliteStore);
