@@ -1,12 +1,16 @@
 // A Bitespeed-compatible identity reconciliation service: POST /identify and GET /healthz over an SQLite file.
 using IdentityReconciliation.Samples.WebApi;
-using IdentityReconciliation.Sqlite;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from the app's own folder, wherever the app is started from (see SampleHosting).
+var builder = WebApplication.CreateBuilder(SampleHosting.Options(args));
 
-builder.Services.AddIdentityReconciliation()
-    .UseSqlite(options => options.ConnectionString =
-        builder.Configuration.GetConnectionString("Contacts") ?? SqliteContactStoreOptions.DefaultConnectionString);
+// The store's options from IdentityReconciliation:Sqlite (BusyTimeout, Synchronous, MaxBatchSize, ...); the usual
+// ConnectionStrings:Contacts, when set, names the database file.
+var reconciliation = builder.Services.AddIdentityReconciliation().UseSqlite(builder.Configuration.GetSection("IdentityReconciliation:Sqlite"));
+if (builder.Configuration.GetConnectionString("Contacts") is { Length: > 0 } contacts)
+{
+    reconciliation.UseSqlite(options => options.ConnectionString = contacts);
+}
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();
