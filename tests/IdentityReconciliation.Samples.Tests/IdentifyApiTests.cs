@@ -157,6 +157,44 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         SqliteRows.ReadAll(_database).Should().ContainSingle().Which.Email.Should().Be("caf\u00e9@hillvalley.edu");
     }
 
+    [Theory]
+    [InlineData("text/plain")] // what a cross-site form or fetch may send without a CORS preflight
+    [InlineData("text/plain; charset=utf-8")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/jsonp")]
+    [InlineData(null)]
+    public async Task Identify_ContentTypeNotJson_Returns415ProblemAndWritesNothing(string? contentType)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}"""));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType).Should().BeTrue();
+        }
+
+        using var response = await _client.PostAsync(new Uri("/identify", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await ReadJsonAsync(response)).GetProperty("status").GetInt32().Should().Be(415);
+        SqliteRows.ReadAll(_database).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("Application/JSON; Charset=\"UTF-8\"")]
+    public async Task Identify_JsonContentType_IsAccepted(string contentType)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"email":"lorraine@hillvalley.edu"}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType).Should().BeTrue();
+
+        using var response = await _client.PostAsync(new Uri("/identify", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task Identify_BodyOverTheLimit_Returns413AndWritesNothing()
     {
