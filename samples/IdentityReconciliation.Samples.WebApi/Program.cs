@@ -16,6 +16,11 @@ builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJ
 builder.Services.AddProblemDetails();
 builder.Services.AddHealthChecks().AddIdentityReconciliation();
 
+// Deploying: an API key on POST /identify (Authentication:ApiKeys; off, with a warning, when none is configured) and
+// ASP.NET Core's rate limiter (RateLimiting:PermitLimit per Window and client address; off unless configured).
+builder.Services.AddApiKeyCheck(builder.Configuration.GetSection("Authentication"));
+var rateLimited = builder.Services.AddSampleRateLimiting(builder.Configuration.GetSection("RateLimiting"));
+
 var app = builder.Build();
 
 app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -24,8 +29,19 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
 });
 
-app.MapPost("/identify", IdentifyEndpoint.HandleAsync);
+if (rateLimited)
+{
+    app.UseRateLimiter();
+}
+
+var identify = app.MapPost("/identify", IdentifyEndpoint.HandleAsync).AddEndpointFilter<ApiKeyFilter>();
+if (rateLimited)
+{
+    identify.RequireRateLimiting(SampleRateLimiting.Policy);
+}
+
 app.MapHealthChecks("/healthz");
+app.WarnIfOpen();
 
 app.Run();
 
