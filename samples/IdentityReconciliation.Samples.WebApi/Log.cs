@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Rejected a request without a valid API key (header present: {HeaderPresent}).")]
     public static partial void ApiKeyRejected(ILogger logger, bool headerPresent);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "The client sent a {Method} request that could not be read: answered {StatusCode}.")]
+    public static partial void ClientError(ILogger logger, string method, int statusCode);
 }

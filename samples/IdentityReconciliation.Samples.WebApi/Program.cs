@@ -14,6 +14,7 @@ if (builder.Configuration.GetConnectionString("Contacts") is { Length: > 0 } con
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ClientErrorHandler>(); // a client's mistake: its 4xx, a Debug log, no stack trace
 builder.Services.AddHealthChecks().AddIdentityReconciliation();
 
 // Deploying: an API key on POST /identify (Authentication:ApiKeys; off, with a warning, when none is configured) and
@@ -23,11 +24,7 @@ var rateLimited = builder.Services.AddSampleRateLimiting(builder.Configuration.G
 
 var app = builder.Build();
 
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    // A client's malformed request (too large, aborted) keeps its 4xx status instead of becoming a 500.
-    StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-});
+app.UseExceptionHandler();
 
 if (rateLimited)
 {
