@@ -65,6 +65,7 @@ internal static class SampleRateLimiting
 
                 return new ValueTask(TypedResults.Problem(
                     statusCode: StatusCodes.Status429TooManyRequests,
+                    type: "https://tools.ietf.org/html/rfc6585#section-4",
                     title: "Too many requests.",
                     detail: "Try again after the number of seconds in the Retry-After header.").ExecuteAsync(http));
             };
