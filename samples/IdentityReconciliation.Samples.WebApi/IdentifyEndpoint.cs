@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IdentityReconciliation;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Net.Http.Headers;
 
 namespace IdentityReconciliation.Samples.WebApi;
 
@@ -10,6 +12,8 @@ namespace IdentityReconciliation.Samples.WebApi;
 /// <c>POST /identify</c>: <c>{"email": string|null, "phoneNumber": string|number|null}</c> → <c>200 {"contact":{…}}</c>;
 /// malformed JSON, a wrong type or an invalid value → <c>400 application/problem+json</c> whose <c>errors</c> name the
 /// field (<c>email</c>, <c>phoneNumber</c>, or <c>request</c> for the body as a whole). Nothing is written on a 400.
+/// A body that is not <c>application/json</c> → <c>415 application/problem+json</c>.
+/// A busy store → <c>503 application/problem+json</c> with <c>Retry-After</c>; nothing is written, the client may retry.
 /// </summary>
 internal static class IdentifyEndpoint
 {
@@ -29,8 +33,19 @@ internal static class IdentifyEndpoint
     public static async Task<Results<Ok<IdentifyResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         HttpRequest request,
         IIdentityReconciler reconciler,
+        ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
+        // JSON only: a cross-site page can make a browser send text/plain, form or multipart bodies without a CORS
+        // preflight, but not application/json.
+        if (!IsJson(request.ContentType))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "The request body must be JSON.",
+                detail: "Send the body with Content-Type: application/json (UTF-8).");
+        }
+
         if (request.ContentLength > MaxBodyBytes)
         {
             return TooLarge();
@@ -76,6 +91,17 @@ internal static class IdentifyEndpoint
         {
             return Problem(ex.ParamName ?? "request", WithoutParameterName(ex));
         }
+        catch (ContactStoreBusyException ex)
+        {
+            // Worth retrying: nothing was written. The message names no identifier, but the problem stays generic.
+            var seconds = Math.Max(1, (long)Math.Ceiling(ex.RetryAfter.TotalSeconds));
+            Log.StoreBusy(loggerFactory.CreateLogger(Log.Category), ex.InnerException?.GetType().Name ?? nameof(ContactStoreBusyException), seconds);
+            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The contact store is busy.",
+                detail: "Nothing was written. Try again after the number of seconds in the Retry-After header.");
+        }
     }
 
     /// <summary>Puts the source-generated metadata first, so that the endpoint's types never use reflection.</summary>
@@ -86,6 +112,12 @@ internal static class IdentifyEndpoint
         // Phone numbers such as "+15550101" stay readable; the responses are JSON documents, never embedded in HTML.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
+
+    /// <summary><c>application/json</c>, in any letter case, with no charset or UTF-8.</summary>
+    private static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        && mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        && (!mediaType.Charset.HasValue || HeaderUtilities.RemoveQuotes(mediaType.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
     private static ProblemHttpResult TooLarge() =>
         TypedResults.Problem(

@@ -1,27 +1,44 @@
 // A Bitespeed-compatible identity reconciliation service: POST /identify and GET /healthz over an SQLite file.
 using IdentityReconciliation.Samples.WebApi;
-using IdentityReconciliation.Sqlite;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from the app's own folder, wherever the app is started from (see SampleHosting).
+var builder = WebApplication.CreateBuilder(SampleHosting.Options(args));
 
-builder.Services.AddIdentityReconciliation()
-    .UseSqlite(options => options.ConnectionString =
-        builder.Configuration.GetConnectionString("Contacts") ?? SqliteContactStoreOptions.DefaultConnectionString);
+// The store's options from IdentityReconciliation:Sqlite (BusyTimeout, Synchronous, MaxBatchSize, ...); the usual
+// ConnectionStrings:Contacts, when set, names the database file.
+var reconciliation = builder.Services.AddIdentityReconciliation().UseSqlite(builder.Configuration.GetSection("IdentityReconciliation:Sqlite"));
+if (builder.Configuration.GetConnectionString("Contacts") is { Length: > 0 } contacts)
+{
+    reconciliation.UseSqlite(options => options.ConnectionString = contacts);
+}
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();
-builder.Services.AddHealthChecks().AddCheck<ContactStoreHealthCheck>("contact-store");
+builder.Services.AddExceptionHandler<ClientErrorHandler>(); // a client's mistake: its 4xx, a Debug log, no stack trace
+builder.Services.AddHealthChecks().AddIdentityReconciliation();
+
+// Deploying: an API key on POST /identify (Authentication:ApiKeys; off, with a warning, when none is configured) and
+// ASP.NET Core's rate limiter (RateLimiting:PermitLimit per Window and client address; off unless configured).
+builder.Services.AddApiKeyCheck(builder.Configuration.GetSection("Authentication"));
+var rateLimited = builder.Services.AddSampleRateLimiting(builder.Configuration.GetSection("RateLimiting"));
 
 var app = builder.Build();
 
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    // A client's malformed request (too large, aborted) keeps its 4xx status instead of becoming a 500.
-    StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
-});
+app.UseExceptionHandler();
 
-app.MapPost("/identify", IdentifyEndpoint.HandleAsync);
+if (rateLimited)
+{
+    app.UseRateLimiter();
+}
+
+var identify = app.MapPost("/identify", IdentifyEndpoint.HandleAsync).AddEndpointFilter<ApiKeyFilter>();
+if (rateLimited)
+{
+    identify.RequireRateLimiting(SampleRateLimiting.Policy);
+}
+
 app.MapHealthChecks("/healthz");
+app.WarnIfOpen();
 
 app.Run();
 

@@ -6,10 +6,15 @@ namespace IdentityReconciliation;
 /// </summary>
 /// <remarks>
 /// <list type="number">
-/// <item><description>Identifiers are normalised first (<see cref="IContactNormalizer"/>); an empty value counts as absent.</description></item>
-/// <item><description>Validation (<see cref="Validate"/>): at least one identifier; an email has exactly one <c>@</c> with a
-/// non-empty local part and domain and at most 320 characters; a phone number is an optional leading <c>+</c> and 1–32
-/// ASCII digits. A bad request throws <see cref="InvalidIdentifyRequestException"/> and writes nothing.</description></item>
+/// <item><description>Identifiers are normalised first (<see cref="IContactNormalizer"/>; by default an email is trimmed, put
+/// in Unicode NFC and lower-cased, a phone number loses its separators); an empty value counts as absent.</description></item>
+/// <item><description>Validation (<see cref="Validate"/>): at least one identifier; neither contains a control character
+/// (C0, DEL or C1), a bidirectional text control (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) or an unpaired
+/// surrogate; an email has exactly one <c>@</c> with a non-empty local part and domain and at most 320 characters; a phone
+/// number is an optional leading <c>+</c> and 1–32 ASCII digits <c>0</c>–<c>9</c>. Other digits (full-width, Arabic-Indic,
+/// Devanagari...) are rejected, not mapped: the same number written in two scripts would otherwise be one person for this
+/// normaliser and two for any other system that stores the raw digits. A bad request throws
+/// <see cref="InvalidIdentifyRequestException"/> and writes nothing.</description></item>
 /// <item><description>No live contact shares the email or the phone number: insert a new primary.</description></item>
 /// <item><description>Contacts match and the request brings an email or a phone number the cluster does not have yet:
 /// insert one secondary with the request's email and phone number, linked to the cluster's primary.</description></item>
@@ -46,6 +51,16 @@ public static class ContactPlanner
 
         if (email is not null)
         {
+            if (IdentifierText.HasInvisibleCharacter(email))
+            {
+                throw new InvalidIdentifyRequestException("email must not contain control characters or bidirectional text controls.", "email");
+            }
+
+            if (!IdentifierText.IsValidUtf16(email))
+            {
+                throw new InvalidIdentifyRequestException("email must be valid Unicode text (it contains an unpaired surrogate).", "email");
+            }
+
             if (email.Length > MaxEmailLength)
             {
                 throw new InvalidIdentifyRequestException($"email must be at most {MaxEmailLength} characters.", "email");
@@ -60,11 +75,16 @@ public static class ContactPlanner
 
         if (phoneNumber is not null)
         {
+            if (IdentifierText.HasInvisibleCharacter(phoneNumber))
+            {
+                throw new InvalidIdentifyRequestException("phoneNumber must not contain control characters or bidirectional text controls.", "phoneNumber");
+            }
+
             var digits = phoneNumber.AsSpan(phoneNumber.StartsWith('+') ? 1 : 0);
             if (digits.Length is 0 or > MaxPhoneDigits || digits.ContainsAnyExceptInRange('0', '9'))
             {
                 throw new InvalidIdentifyRequestException(
-                    $"phoneNumber must be an optional leading '+' followed by 1 to {MaxPhoneDigits} digits (spaces, '-', '.', '(' and ')' are ignored).",
+                    $"phoneNumber must be an optional leading '+' followed by 1 to {MaxPhoneDigits} ASCII digits 0-9 (spaces, '-', '.', '(' and ')' are ignored).",
                     "phoneNumber");
             }
         }

@@ -1,9 +1,18 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
-/// The default normalisation. Email: trimmed and lower-cased (invariant culture). Phone: trimmed, with spaces and
-/// <c>-</c>, <c>.</c>, <c>(</c>, <c>)</c> removed; a leading <c>+</c> is kept. Empty or whitespace-only values count as absent.
+/// The default normalisation. Email: trimmed, put in Unicode Normalization Form C (as RFC 6530 recommends for
+/// internationalised addresses, so that <c>é</c> typed as one character or as <c>e</c> and a combining accent is one
+/// address), then lower-cased (invariant culture). Phone: trimmed, with spaces, tabs and <c>-</c>, <c>.</c>, <c>(</c>,
+/// <c>)</c> removed; a leading <c>+</c> is kept; digits other than ASCII <c>0</c>–<c>9</c> are left in place, so that
+/// validation rejects them. Empty or whitespace-only values count as absent.
 /// </summary>
+/// <remarks>
+/// Control and bidirectional formatting characters inside a value are not removed: <see cref="ContactPlanner.Validate"/>
+/// rejects them, as it rejects text that is not valid UTF-16 (which cannot be normalised and is returned unchanged).
+/// </remarks>
 public sealed class DefaultContactNormalizer : IContactNormalizer
 {
     /// <summary>A shared instance; the type holds no state.</summary>
@@ -17,7 +26,13 @@ public sealed class DefaultContactNormalizer : IContactNormalizer
             return null;
         }
 
-        return email.Trim().ToLowerInvariant();
+        var trimmed = email.Trim();
+        if (!Ascii.IsValid(trimmed) && IdentifierText.IsValidUtf16(trimmed))
+        {
+            trimmed = trimmed.Normalize(NormalizationForm.FormC);
+        }
+
+        return trimmed.ToLowerInvariant();
     }
 
     /// <inheritdoc />

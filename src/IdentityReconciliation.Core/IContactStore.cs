@@ -17,6 +17,11 @@ namespace IdentityReconciliation;
 /// for example by taking the database's write lock first (SQLite <c>BEGIN IMMEDIATE</c>), by locking the touched
 /// identifiers and primaries in a fixed order, or by a serializable transaction retried on conflict.
 /// </para>
+/// <para>
+/// When the database is too busy to serve a call in time (a lock held elsewhere beyond the store's timeout, no free
+/// connection), a store throws <see cref="ContactStoreBusyException"/> having applied nothing, so that callers can retry
+/// and health checks can tell a busy store from a broken one.
+/// </para>
 /// <para>Implementations must be thread-safe; they are registered as singletons.</para>
 /// </remarks>
 public interface IContactStore

@@ -17,6 +17,7 @@ public interface IIdentityReconciler
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed; nothing was written.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a change was committed.</exception>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to apply the request in time; nothing was written, and the request is worth retrying.</exception>
     Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -31,5 +32,6 @@ public interface IIdentityReconciler
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
     /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed.</exception>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
     Task<ContactCluster?> FindAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IdentityReconciliation.Diagnostics;
+using IdentityReconciliation.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -44,6 +45,9 @@ public sealed class IdentityReconciler : IIdentityReconciler
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Where busy failures and successful writes are reported for the health check; set by dependency injection.</summary>
+    internal ContactStoreBusyTracker? BusyTracker { get; init; }
+
     /// <inheritdoc />
     public async Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
     {
@@ -51,7 +55,7 @@ public sealed class IdentityReconciler : IIdentityReconciler
         using var activity = IdentityReconciliationTelemetry.ActivitySource.StartActivity("IdentityReconciliation.Identify");
 
         // Fast path: most requests bring nothing new and need no write.
-        var snapshot = await _store.FindClustersAsync(identifiers, cancellationToken).ConfigureAwait(false);
+        var snapshot = await Observe(_store.FindClustersAsync(identifiers, cancellationToken)).ConfigureAwait(false);
         if (snapshot.Count > 0 && ContactPlanner.Plan(identifiers, snapshot, _timeProvider.GetUtcNow()).IsEmpty)
         {
             activity?.SetTag("identity_reconciliation.written", false);
@@ -59,10 +63,11 @@ public sealed class IdentityReconciler : IIdentityReconciler
         }
 
         ContactChangeSet? applied = null;
-        var result = await _store.ReconcileAsync(
+        var result = await Observe(_store.ReconcileAsync(
             identifiers,
             touched => applied = ContactPlanner.Plan(identifiers, touched, _timeProvider.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken)).ConfigureAwait(false);
+        BusyTracker?.ReportWriteSucceeded();
 
         var cluster = ContactPlanner.Consolidate(result)
             ?? throw new InvalidOperationException($"The contact store {_store.GetType().Name} returned no contact for a request it reconciled.");
@@ -74,7 +79,7 @@ public sealed class IdentityReconciler : IIdentityReconciler
     public async Task<ContactCluster?> FindAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
     {
         var identifiers = Prepare(request);
-        var snapshot = await _store.FindClustersAsync(identifiers, cancellationToken).ConfigureAwait(false);
+        var snapshot = await Observe(_store.FindClustersAsync(identifiers, cancellationToken)).ConfigureAwait(false);
         if (snapshot.Count == 0)
         {
             return null;
@@ -96,6 +101,22 @@ public sealed class IdentityReconciler : IIdentityReconciler
         {
             IdentityReconciliationTelemetry.RequestsRejected.Add(1);
             Log.RequestRejected(_logger, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Reports a <see cref="ContactStoreBusyException"/> to the health check; free when the store answered synchronously.</summary>
+    private Task<T> Observe<T>(Task<T> task) => BusyTracker is null || task.IsCompletedSuccessfully ? task : ObserveAsync(task, BusyTracker);
+
+    private static async Task<T> ObserveAsync<T>(Task<T> task, ContactStoreBusyTracker tracker)
+    {
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch (ContactStoreBusyException)
+        {
+            tracker.ReportBusy();
             throw;
         }
     }

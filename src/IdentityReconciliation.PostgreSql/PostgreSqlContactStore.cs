@@ -49,7 +49,10 @@ namespace IdentityReconciliation.PostgreSql;
 /// <b>Failures.</b> A transient failure (dropped connection, serialization failure <c>40001</c>, deadlock <c>40P01</c>,
 /// server shutting down or not accepting connections) rolls the transaction back and re-runs the whole unit, up to
 /// <see cref="PostgreSqlContactStoreOptions.MaxRetryAttempts"/> times with exponential back-off, then throws
-/// <see cref="PostgreSqlTransientFailureException"/>. Re-running is safe even when the connection dropped during the commit:
+/// <see cref="PostgreSqlTransientFailureException"/>. A busy database (a lock wait beyond <c>lock_timeout</c>, a
+/// statement beyond <c>statement_timeout</c> or the command timeout, no pooled connection free within the connection
+/// string's <c>Timeout</c>) is not retried, since the configured wait already elapsed: it throws
+/// <see cref="ContactStoreBusyException"/> at once. Re-running is safe even when the connection dropped during the commit:
 /// a reconcile is idempotent, so a retry after a commit that did succeed finds the request already applied and plans
 /// nothing. Any other database error throws <see cref="PostgreSqlContactStoreException"/>. A request never half-applies.
 /// </para>
@@ -264,6 +267,15 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
             ORDER BY "Id"
             """;
     }
+
+    /// <summary>
+    /// The database was busy rather than broken: a lock wait beyond <c>lock_timeout</c> (<c>55P03</c>), a statement
+    /// cancelled by <c>statement_timeout</c> (<c>57014</c>; the caller's own cancellation is ruled out before), or a
+    /// client-side timeout: no pooled connection free within <c>Timeout</c>, or a command beyond <c>Command Timeout</c>.
+    /// </summary>
+    internal static bool IsBusy(NpgsqlException exception) => exception is PostgresException postgres
+        ? postgres.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled
+        : exception.InnerException is TimeoutException;
 
     internal static bool IsTransient(Exception exception) => exception switch
     {
@@ -616,6 +628,14 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
                 {
                     return await unit(connection, cancellationToken).ConfigureAwait(false);
                 }
+            }
+            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested && IsBusy(ex))
+            {
+                // The configured wait already elapsed: retrying here would multiply it. The caller decides.
+                throw new ContactStoreBusyException(
+                    $"PostgreSQL {operation} timed out waiting for a lock or a connection ({ex.Message.TrimEnd('.')}). Nothing was applied; try again later.",
+                    ContactStoreBusyException.DefaultRetryAfter,
+                    ex);
             }
             catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested && IsTransient(ex))
             {

@@ -1,5 +1,6 @@
 using IdentityReconciliation.Sqlite;
 using IdentityReconciliation.Tests.Support;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -76,6 +77,45 @@ public sealed class DependencyInjectionTests : IDisposable
         var act = () => host.StartAsync();
 
         (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void UseSqlite_ConfigurationSection_BindsEveryOption()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["IdentityReconciliation:Sqlite:ConnectionString"] = _database.ConnectionString,
+            ["IdentityReconciliation:Sqlite:BusyTimeout"] = "00:00:02.5",
+            ["IdentityReconciliation:Sqlite:Synchronous"] = "Normal",
+            ["IdentityReconciliation:Sqlite:MaxBatchSize"] = "7",
+            ["IdentityReconciliation:Sqlite:MemoryMapSize"] = "0",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddIdentityReconciliation().UseSqlite(configuration.GetSection("IdentityReconciliation:Sqlite"));
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IOptions<SqliteContactStoreOptions>>().Value.Should().BeEquivalentTo(new SqliteContactStoreOptions
+        {
+            ConnectionString = _database.ConnectionString,
+            BusyTimeout = TimeSpan.FromMilliseconds(2500),
+            Synchronous = SqliteSynchronousMode.Normal,
+            MaxBatchSize = 7,
+            MemoryMapSize = 0,
+        });
+        provider.GetRequiredService<IContactStore>().Should().BeOfType<SqliteContactStore>();
+    }
+
+    [Fact]
+    public async Task HostStart_ConfiguredMaxBatchSizeOutOfRange_FailsNamingTheSetting()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Contacts:MaxBatchSize"] = "0" });
+        builder.Services.AddIdentityReconciliation().UseSqlite(builder.Configuration.GetSection("Contacts"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("MaxBatchSize");
     }
 
     [Fact]

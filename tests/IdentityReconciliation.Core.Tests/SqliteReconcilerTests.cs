@@ -35,6 +35,11 @@ public sealed class SqliteReconcilerTests : IAsyncLifetime
         { new string('x', 400) + "@hillvalley.edu", null, "email" },
         { "lorraine@hillvalley.edu", new string('1', 40), "phoneNumber" },
         { "a@b@c", "123456", "email" },
+        { "nul\u0000@hillvalley.edu", null, "email" },
+        { "lorraine@hillvalley.edu\r\nBcc: x@y.z", null, "email" },
+        { "ude.yellavllih@\u202Elorraine", null, "email" },
+        { null, "\u2066123456", "phoneNumber" },
+        { null, "\uFF11\uFF12\uFF13", "phoneNumber" },
     };
 
     [Theory]
@@ -81,6 +86,17 @@ public sealed class SqliteReconcilerTests : IAsyncLifetime
         first.Emails.Should().Equal("doc@hillvalley.edu");
         first.PhoneNumbers.Should().Equal("+15550101985");
         SqliteRows.ReadAll(_database).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ComposedAndDecomposedEmail_AreOnePerson()
+    {
+        var composed = await _reconciler.IdentifyAsync(new IdentifyRequest("caf\u00E9@hillvalley.edu", "1"));
+        var decomposed = await _reconciler.IdentifyAsync(new IdentifyRequest("CAFE\u0301@hillvalley.edu", null));
+
+        decomposed.Should().BeEquivalentTo(composed);
+        decomposed.Emails.Should().Equal("caf\u00E9@hillvalley.edu");
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.Email.Should().Be("caf\u00E9@hillvalley.edu");
     }
 
     [Fact]

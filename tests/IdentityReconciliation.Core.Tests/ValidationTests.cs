@@ -63,6 +63,80 @@ public sealed class ValidationTests
         ContactPlanner.Validate(email, phone).Should().Be(new ContactIdentifiers(email, phone));
     }
 
+    public static TheoryData<string?, string?, string> InvisibleCharacters() => new()
+    {
+        { "nul\u0000@x.com", null, "email" },
+        { "a\r\nbcc@x.com", null, "email" },
+        { "a\tb@x.com", null, "email" },
+        { "a\u001Bb@x.com", null, "email" },
+        { "a\u007Fb@x.com", null, "email" },
+        { "a\u0085b@x.com", null, "email" }, // C1 (NEL)
+        { "a\u009Fb@x.com", null, "email" },
+        { "moc.x@\u202Eevil", null, "email" }, // right-to-left override
+        { "a\u202Ab@x.com", null, "email" },
+        { "a\u2066b@x.com", null, "email" },
+        { "a\u2069b@x.com", null, "email" },
+        { "\u200Fa@x.com", null, "email" },
+        { "a@x.com\u200E", null, "email" },
+        { "a\u061Cb@x.com", null, "email" },
+        { null, "12\u000034", "phoneNumber" },
+        { null, "123\u202E456", "phoneNumber" },
+        { null, "\u2066123456", "phoneNumber" },
+        { "a@x.com", "123\u0085456", "phoneNumber" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvisibleCharacters))]
+    public void Validate_ControlOrBidiCharacter_ThrowsNamingTheFieldWithoutTheValue(string? email, string? phone, string field)
+    {
+        var act = () => ContactPlanner.Validate(email, phone);
+
+        var exception = act.Should().Throw<InvalidIdentifyRequestException>().Which;
+        exception.ParamName.Should().Be(field);
+        exception.Message.Should().Contain("control characters");
+        exception.Message.Should().NotContain("x.com").And.NotContain("123");
+    }
+
+    [Theory]
+    [InlineData("a\\uD800b@x.com")] // a lone high surrogate
+    [InlineData("ab\\uDC00@x.com")] // a lone low surrogate
+    public void Validate_InvalidUtf16InEmail_Throws(string email)
+    {
+        email = System.Text.RegularExpressions.Regex.Unescape(email); // the attribute holds the escape: xUnit cannot serialise a lone surrogate
+
+        var act = () => ContactPlanner.Validate(DefaultContactNormalizer.Instance.NormalizeEmail(email), null);
+
+        act.Should().Throw<InvalidIdentifyRequestException>().Which.ParamName.Should().Be("email");
+    }
+
+    [Theory]
+    [InlineData("caf\u00E9@x.com", "caf\u00E9@x.com")] // composed é
+    [InlineData("cafe\u0301@x.com", "caf\u00E9@x.com")] // e + combining acute accent
+    [InlineData("CAFE\u0301@X.COM", "caf\u00E9@x.com")]
+    [InlineData("\u212Bngstr\u00F6m@x.com", "\u00E5ngstr\u00F6m@x.com")] // the angstrom sign is NFC-equivalent to Å
+    [InlineData("zoe\u0308@exa\u0308mple.org", "zo\u00EB@ex\u00E4mple.org")]
+    public void NormalizeEmail_IsUnicodeNfcThenLowerCase(string raw, string expected)
+    {
+        var normalized = DefaultContactNormalizer.Instance.NormalizeEmail(raw);
+
+        normalized.Should().Be(expected);
+        ContactPlanner.Validate(normalized, null).Email.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("\uFF11\uFF12\uFF13")] // full-width 123
+    [InlineData("\u0661\u0662\u0663")] // Arabic-Indic 123
+    [InlineData("\u0967\u0968\u0969")] // Devanagari 123
+    [InlineData("+\uFF14\uFF14 20")]
+    public void Validate_NonAsciiDigits_AreRejectedNotMapped(string phone)
+    {
+        var act = () => ContactPlanner.Validate(null, DefaultContactNormalizer.Instance.NormalizePhoneNumber(phone));
+
+        var exception = act.Should().Throw<InvalidIdentifyRequestException>().Which;
+        exception.ParamName.Should().Be("phoneNumber");
+        exception.Message.Should().Contain("ASCII digits");
+    }
+
     [Fact]
     public void Validate_MessageNeverContainsTheValue()
     {

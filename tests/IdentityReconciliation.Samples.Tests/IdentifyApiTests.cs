@@ -116,6 +116,12 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         { "{\"email\":\"x@y.z\"", "request" },
         { "{\"email\":\"x@y.z\",}", "request" },
         { "not json", "request" },
+        { """{"email":"nul\u0000@hillvalley.edu"}""", "email" },
+        { """{"email":"lorraine@hillvalley.edu\r\nbcc@x.io"}""", "email" },
+        { """{"email":"ude.yellavllih@\u202Elorraine"}""", "email" },
+        { """{"email":"a\u2066b@hillvalley.edu","phoneNumber":"123456"}""", "email" },
+        { """{"phoneNumber":"12\u000034"}""", "phoneNumber" },
+        { """{"phoneNumber":"\uff11\uff12\uff13"}""", "phoneNumber" },
     };
 
     [Theory]
@@ -138,6 +144,55 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal(field);
         problem.GetProperty("errors").GetProperty(field)[0].GetString().Should().NotBeNullOrWhiteSpace();
         SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task Identify_ComposedAndDecomposedEmail_AreOnePerson()
+    {
+        using var composed = await PostAsync("""{"email":"caf\u00e9@hillvalley.edu","phoneNumber":"1"}""");
+        using var decomposed = await PostAsync("""{"email":"CAFE\u0301@hillvalley.edu"}""");
+
+        decomposed.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await decomposed.Content.ReadAsStringAsync()).Should().Be(await composed.Content.ReadAsStringAsync());
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.Email.Should().Be("caf\u00e9@hillvalley.edu");
+    }
+
+    [Theory]
+    [InlineData("text/plain")] // what a cross-site form or fetch may send without a CORS preflight
+    [InlineData("text/plain; charset=utf-8")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/jsonp")]
+    [InlineData(null)]
+    public async Task Identify_ContentTypeNotJson_Returns415ProblemAndWritesNothing(string? contentType)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}"""));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType).Should().BeTrue();
+        }
+
+        using var response = await _client.PostAsync(new Uri("/identify", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        (await ReadJsonAsync(response)).GetProperty("status").GetInt32().Should().Be(415);
+        SqliteRows.ReadAll(_database).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("Application/JSON; Charset=\"UTF-8\"")]
+    public async Task Identify_JsonContentType_IsAccepted(string contentType)
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"email":"lorraine@hillvalley.edu"}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType).Should().BeTrue();
+
+        using var response = await _client.PostAsync(new Uri("/identify", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]

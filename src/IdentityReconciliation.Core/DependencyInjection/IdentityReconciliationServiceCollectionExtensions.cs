@@ -1,5 +1,7 @@
 using IdentityReconciliation;
+using IdentityReconciliation.HealthChecks;
 using IdentityReconciliation.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,11 +26,15 @@ public static class IdentityReconciliationServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IContactNormalizer>(DefaultContactNormalizer.Instance);
+        services.TryAddSingleton(static sp => new ContactStoreBusyTracker(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IIdentityReconciler>(static sp => new IdentityReconciler(
             sp.GetRequiredService<IContactStore>(),
             sp.GetRequiredService<IContactNormalizer>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<IdentityReconciler>>()));
+            sp.GetService<ILogger<IdentityReconciler>>())
+        {
+            BusyTracker = sp.GetRequiredService<ContactStoreBusyTracker>(),
+        });
 
         AddSqliteOptions(services);
         services.TryAddSingleton<IContactStore>(CreateSqliteStore);
@@ -62,6 +68,26 @@ public static class IdentityReconciliationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
         AddSqliteOptions(builder.Services);
         builder.Services.Configure(configure);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IContactStore>(CreateSqliteStore));
+        return builder;
+    }
+
+    /// <summary>
+    /// Selects the SQLite store with its options bound from a configuration section, for example
+    /// <c>"IdentityReconciliation:Sqlite"</c> holding <c>ConnectionString</c>, <c>BusyTimeout</c> (<c>00:00:05</c>),
+    /// <c>Synchronous</c> (<c>Full</c> or <c>Normal</c>), <c>MaxBatchSize</c> and <c>MemoryMapSize</c>. Keys that are
+    /// absent keep their defaults; the values are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configuration">The section holding <see cref="SqliteContactStoreOptions"/> keys.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configuration"/> is <see langword="null"/>.</exception>
+    public static IIdentityReconciliationBuilder UseSqlite(this IIdentityReconciliationBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        AddSqliteOptions(builder.Services);
+        builder.Services.Configure<SqliteContactStoreOptions>(configuration);
         builder.Services.Replace(ServiceDescriptor.Singleton<IContactStore>(CreateSqliteStore));
         return builder;
     }

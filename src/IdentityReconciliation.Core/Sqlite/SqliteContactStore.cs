@@ -24,7 +24,8 @@ namespace IdentityReconciliation.Sqlite;
 /// a single writer thread applies queued requests in arrival order, several per transaction (group commit, at most
 /// <see cref="SqliteContactStoreOptions.MaxBatchSize"/>), each in its own savepoint, and completes a caller's task only
 /// after the commit that contains its changes. Another process's writer is waited for up to
-/// <see cref="SqliteContactStoreOptions.BusyTimeout"/>.
+/// <see cref="SqliteContactStoreOptions.BusyTimeout"/>; then the request fails with
+/// <see cref="ContactStoreBusyException"/> and nothing of it is written.
 /// </para>
 /// <para>
 /// Lookups run on a small pool of open read connections, each with its statements prepared once. Schema work uses
@@ -112,6 +113,11 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
             ReturnReader(session);
             return contacts;
         }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            session.Dispose();
+            throw Busy(ex);
+        }
         catch
         {
             session.Dispose();
@@ -132,7 +138,14 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return await GetWriter().EnqueueAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await GetWriter().EnqueueAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            throw Busy(ex);
+        }
     }
 
     /// <summary>Stops the writer after the requests already queued, and closes every connection.</summary>
@@ -264,11 +277,27 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
             transaction.Commit();
             _initialized = true;
         }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            throw Busy(ex);
+        }
         finally
         {
             _initializeLock.Release();
         }
     }
+
+    /// <summary>
+    /// SQLITE_BUSY or SQLITE_LOCKED (with any extended code): another connection kept a lock this one needed for longer
+    /// than the busy timeout. The statement did not run, so the transaction holds nothing of the request.
+    /// </summary>
+    private static bool IsBusy(SqliteException exception) => (exception.SqliteErrorCode & 0xFF) is 5 or 6;
+
+    /// <summary>The one translation of a busy database into <see cref="ContactStoreBusyException"/>: no path, no value.</summary>
+    private ContactStoreBusyException Busy(SqliteException exception) => new(
+        $"The SQLite contact database was locked by another connection for longer than {nameof(SqliteContactStoreOptions.BusyTimeout)} ({_busyTimeoutMilliseconds} ms). Nothing was written; try again later.",
+        ContactStoreBusyException.DefaultRetryAfter,
+        exception);
 
     /// <summary>An open read connection with the touched-clusters statement prepared on it.</summary>
     private sealed class ReaderSession(SqliteConnection connection) : IDisposable

@@ -19,7 +19,8 @@ public sealed class SqliteContactStoreOptions
 
     /// <summary>
     /// How long a write waits for another process's write transaction on the same file before it fails with
-    /// <see cref="SqliteException"/> (<c>SQLITE_BUSY</c>). Default: 30 seconds.
+    /// <see cref="ContactStoreBusyException"/> (whose inner exception is the <see cref="SqliteException"/>,
+    /// <c>SQLITE_BUSY</c>). Default: 30 seconds.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
