@@ -383,4 +383,60 @@ public abstract partial class ContactStoreContractTests
             rows.Should().Contain(r => r.Email == $"v{k}@x.io").And.Contain(r => r.PhoneNumber == $"20{k}");
         }
     }
+
+    [Fact]
+    public async Task EraseAsync_InProgress_AConcurrentRequestForThePersonSeesItOnlyAfterItCommits()
+    {
+        await Identify("u@x.io", "1");
+        await Identify("gone@x.io", "1");
+        await Identify("gone@x.io", "2");
+        await Identify("v@x.io", "2");
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var erasure = Task.Run(() => Store.EraseAsync(new ContactIdentifiers("gone@x.io", null), scope =>
+        {
+            entered.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return ErasurePlanner.Plan(scope, Clock.GetUtcNow());
+        }));
+        entered.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the erasure reaches its plan");
+
+        // A request that writes to the person: it must wait for the erasure, then see the split person.
+        var identify = Task.Run(() => Identify("v@x.io", "3"));
+        (await Task.WhenAny(identify, Task.Delay(300))).Should().NotBeSameAs(identify, "the person is being erased");
+        release.Set();
+        await erasure;
+        var view = await identify;
+
+        view.Emails.Should().Equal("v@x.io");
+        view.PhoneNumbers.Should().Equal("2", "3");
+        GraphInvariants.AssertAbsent(await ReadAllAsync(), await ReadLinksAsync(), ["gone@x.io"]);
+        GraphInvariants.AssertClustersAreComponents(await ReadAllAsync(), await ReadLinksAsync());
+    }
+
+    [Fact]
+    public async Task EraseAsync_WhileARequestForThePersonIsInProgress_WaitsAndErasesWhatItWrote()
+    {
+        await Identify("u@x.io", "1");
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var identifiers = new ContactIdentifiers("u@x.io", "2");
+        var identify = Task.Run(() => Store.ReconcileAsync(identifiers, touched =>
+        {
+            entered.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return ContactPlanner.Plan(identifiers, touched, Clock.GetUtcNow());
+        }));
+        entered.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the request reaches its plan");
+
+        var erasure = Task.Run(() => Reconciler.EraseAsync(new IdentifyRequest("u@x.io", null)));
+        (await Task.WhenAny(erasure, Task.Delay(300))).Should().NotBeSameAs(erasure, "a request is writing to the person");
+        release.Set();
+        (await identify).Should().HaveCount(2);
+        var result = await erasure;
+
+        result.ChangedContactIds.Should().HaveCount(2, "the erasure saw the contact the request inserted: (u, 2) lost u");
+        result.Persons.Select(p => p.PhoneNumbers.Single()).Should().Equal(["1", "2"], "u alone joined the two contacts");
+        GraphInvariants.AssertAbsent(await ReadAllAsync(), await ReadLinksAsync(), ["u@x.io"]);
+    }
 }
