@@ -5,7 +5,69 @@ namespace IdentityReconciliation.Tests;
 /// <summary>What every store must do for merge evidence and erasure (issue 10): the same suite runs on every store.</summary>
 public abstract partial class ContactStoreContractTests
 {
+    /// <summary>The persons of the multi-process erasure race: each is one person only through gone{k}@race.test.</summary>
+    internal const int RacePersons = 40;
+
     private Task<ContactCluster> Identify(string? email, string? phone) => Reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+
+    /// <summary>
+    /// The seed of the multi-process erasure race: person k is (u,P) (gone,P) (gone,Q) (v,Q), one person only through
+    /// gone{k}@race.test, which the race erases.
+    /// </summary>
+    internal static IEnumerable<(string Email, string Phone)> RaceSeed() =>
+        Enumerable.Range(0, RacePersons).SelectMany(k => new[]
+        {
+            ($"u{k}@race.test", $"+1700{k:000}"),
+            ($"gone{k}@race.test", $"+1700{k:000}"),
+            ($"gone{k}@race.test", $"+1800{k:000}"),
+            ($"v{k}@race.test", $"+1800{k:000}"),
+        });
+
+    /// <summary>The values the race erases.</summary>
+    internal static IEnumerable<string> RaceErased() => Enumerable.Range(0, RacePersons).Select(k => $"gone{k}@race.test");
+
+    /// <summary>
+    /// Identify requests of one racing process, deterministic from its seed: they touch both halves of the persons being
+    /// erased, add to them, join them again, and join persons to each other through shared new phone numbers. None carries
+    /// an erased value.
+    /// </summary>
+    internal static IEnumerable<(string? Email, string? Phone)> RaceRequests(int seed, int count)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < count; i++)
+        {
+            var k = random.Next(RacePersons);
+            yield return random.Next(5) switch
+            {
+                0 => ($"u{k}@race.test", $"+1700{k:000}"),
+                1 => ($"u{k}@race.test", $"+1900{random.Next(100):000}"),
+                2 => ($"w{random.Next(200)}@race.test", $"+1800{k:000}"),
+                3 => ($"u{k}@race.test", $"+1800{k:000}"),
+                _ => ($"v{k}@race.test", null),
+            };
+        }
+    }
+
+    /// <summary>After the race: the graph is whole, no erased value is left, and every value a request brought is there.</summary>
+    internal static void AssertRaceOutcome(IReadOnlyList<Contact> rows, IReadOnlyList<ContactLink> links, IEnumerable<(string? Email, string? Phone)> requests)
+    {
+        GraphInvariants.AssertAbsent(rows, links, RaceErased());
+        GraphInvariants.AssertClustersAreComponents(rows, links);
+        var emails = rows.Select(r => r.Email).OfType<string>().ToHashSet();
+        var phones = rows.Select(r => r.PhoneNumber).OfType<string>().ToHashSet();
+        foreach (var (email, phone) in requests)
+        {
+            if (email is not null)
+            {
+                emails.Should().Contain(email, "only gone{k} was erased");
+            }
+
+            if (phone is not null)
+            {
+                phones.Should().Contain(phone, "only gone{k} was erased");
+            }
+        }
+    }
 
     [Fact]
     public async Task ReconcileAsync_JoinWithoutNewRow_RecordsTheRequestAsALinkInTheSameUnit()
