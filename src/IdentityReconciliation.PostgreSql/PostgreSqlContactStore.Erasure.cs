@@ -189,20 +189,8 @@ public sealed partial class PostgreSqlContactStore
             parameters.Add($"L{i}", low, DbType.Int32);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $"""
-            SELECT coalesce("linkedId", "id") FROM {table} WHERE "id" = @PersonId AND "deletedAt" IS NULL;
-            WITH roots AS (
-                SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = ANY(@Emails) AND "deletedAt" IS NULL
-                UNION
-                SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = ANY(@Phones) AND "deletedAt" IS NULL
-                UNION
-                SELECT coalesce("linkedId", "id") FROM {table} WHERE "id" = @PersonId AND "deletedAt" IS NULL
-            )
-            SELECT {Columns} FROM {table} WHERE "id" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
-            UNION
-            SELECT {Columns} FROM {table} WHERE "linkedId" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
-            ORDER BY "Id";
-            """);
+        sql.Append(CultureInfo.InvariantCulture, $"SELECT coalesce(\"linkedId\", \"id\") FROM {table} WHERE \"id\" = @PersonId AND \"deletedAt\" IS NULL;\n");
+        sql.Append(ErasureContactsSql(_schema));
         using var grid = await connection.QueryMultipleAsync(new CommandDefinition(
             sql.ToString(), parameters, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         for (var i = 0; i < identifierKeys.Count + rootIds.Count; i++)
@@ -237,13 +225,8 @@ public sealed partial class PostgreSqlContactStore
         long[] personIds,
         CancellationToken cancellationToken)
     {
-        var table = Table("Contact");
         var rows = await connection.QueryAsync<ContactRow>(new CommandDefinition(
-            $"""
-            SELECT {Columns} FROM {table}
-            WHERE ("email" = ANY(@Emails) OR "phoneNumber" = ANY(@Phones) OR "id" = ANY(@Ids) OR "linkedId" = ANY(@Ids)) AND "deletedAt" IS NOT NULL
-            ORDER BY "Id"
-            """,
+            ErasureDeletedSql(_schema),
             new { Emails = values.Emails.ToArray(), Phones = values.PhoneNumbers.ToArray(), Ids = personIds },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -260,11 +243,7 @@ public sealed partial class PostgreSqlContactStore
         var emails = values.Emails.Concat(contacts.Select(static c => c.Email).OfType<string>()).Distinct(StringComparer.Ordinal).ToArray();
         var phones = values.PhoneNumbers.Concat(contacts.Select(static c => c.PhoneNumber).OfType<string>()).Distinct(StringComparer.Ordinal).ToArray();
         var rows = await connection.QueryAsync<LinkRow>(new CommandDefinition(
-            $"""
-            SELECT "email" AS "Email", "phoneNumber" AS "PhoneNumber", "createdAt" AS "CreatedAt" FROM {Table("ContactLink")}
-            WHERE "email" = ANY(@Emails) OR "phoneNumber" = ANY(@Phones)
-            ORDER BY "email", "phoneNumber"
-            """,
+            ErasureLinksSql(_schema),
             new { Emails = emails, Phones = phones },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -363,6 +342,39 @@ public sealed partial class PostgreSqlContactStore
             changes.Updates.Select(static u => u with { UpdatedAt = ToMicroseconds(u.UpdatedAt) }).ToArray(),
             changes.DeletedLinks);
     }
+
+    /// <summary>Every live contact of the persons that hold one of @Emails or @Phones, or of the person of @PersonId. Indexed: email, phoneNumber, the primary key, linkedId.</summary>
+    internal static string ErasureContactsSql(string schema)
+    {
+        var table = $"{Quote(schema)}.\"Contact\"";
+        return $"""
+            WITH roots AS (
+                SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = ANY(@Emails) AND "deletedAt" IS NULL
+                UNION
+                SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = ANY(@Phones) AND "deletedAt" IS NULL
+                UNION
+                SELECT coalesce("linkedId", "id") FROM {table} WHERE "id" = @PersonId AND "deletedAt" IS NULL
+            )
+            SELECT {Columns} FROM {table} WHERE "id" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            UNION
+            SELECT {Columns} FROM {table} WHERE "linkedId" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            ORDER BY "Id";
+            """;
+    }
+
+    /// <summary>The soft-deleted contacts that hold one of @Emails or @Phones, or whose id or linkedId is one of @Ids.</summary>
+    internal static string ErasureDeletedSql(string schema) => $"""
+        SELECT {Columns} FROM {Quote(schema)}."Contact"
+        WHERE ("email" = ANY(@Emails) OR "phoneNumber" = ANY(@Phones) OR "id" = ANY(@Ids) OR "linkedId" = ANY(@Ids)) AND "deletedAt" IS NOT NULL
+        ORDER BY "Id"
+        """;
+
+    /// <summary>The links whose email is one of @Emails or whose phone number is one of @Phones.</summary>
+    internal static string ErasureLinksSql(string schema) => $"""
+        SELECT "email" AS "Email", "phoneNumber" AS "PhoneNumber", "createdAt" AS "CreatedAt" FROM {Quote(schema)}."ContactLink"
+        WHERE "email" = ANY(@Emails) OR "phoneNumber" = ANY(@Phones)
+        ORDER BY "email", "phoneNumber"
+        """;
 
     private string Table(string name) => $"{Quote(_schema)}.\"{name}\"";
 
