@@ -1,4 +1,4 @@
-// A Bitespeed-compatible identity reconciliation service: POST /identify and GET /healthz over an SQLite file.
+// A Bitespeed-compatible identity reconciliation service: POST /identify, GET /healthz and (when enabled) POST /erase over an SQLite file.
 using IdentityReconciliation.Samples.WebApi;
 using IdentityReconciliation.Sqlite;
 
@@ -21,6 +21,7 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 });
 
 app.MapPost("/identify", IdentifyEndpoint.HandleAsync);
+EraseEndpoint.MapIfEnabled(app); // POST /erase, only with "Erasure:Enabled": true (no authentication in this sample)
 app.MapHealthChecks("/healthz");
 
 app.Run();
