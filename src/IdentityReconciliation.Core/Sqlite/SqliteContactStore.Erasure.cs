@@ -17,7 +17,7 @@ public sealed partial class SqliteContactStore
     /// Exception: when another connection (usually another process) keeps a read transaction open on an older snapshot
     /// for longer than <see cref="SqliteContactStoreOptions.BusyTimeout"/>, the checkpoint cannot finish. The erasure
     /// stays committed and the call succeeds; a warning is logged (event 12, with no value in it), and the checkpoint is
-    /// tried again after every later write of this store until it completes. What the file system keeps in blocks it freed
+    /// tried again, without waiting, after every later write of this store until it completes. What the file system keeps in blocks it freed
     /// (and backups, copies of the file) is outside SQLite's reach.
     /// </para>
     /// </remarks>

@@ -28,8 +28,8 @@ namespace IdentityReconciliation.Sqlite;
 /// the write lock). After a batch that holds one commits, the writer runs <c>PRAGMA wal_checkpoint(TRUNCATE)</c> before it
 /// completes the batch's tasks: the WAL's old page images, which may still hold an erased value, are copied into the
 /// database (where <c>secure_delete</c> has zeroed the value) and the WAL file is cut to zero bytes. If another connection
-/// keeps an older snapshot open past the busy timeout, the checkpoint cannot finish; it is logged and tried again after
-/// every later batch until it does.
+/// keeps an older snapshot open past the busy timeout, the checkpoint cannot finish; it is logged and tried again, without
+/// waiting, after every later batch until it does.
 /// </para>
 /// </remarks>
 internal sealed class SqliteWriter : IDisposable
@@ -266,9 +266,13 @@ internal sealed class SqliteWriter : IDisposable
             return;
         }
 
-        if (_checkpointPending || batch.Exists(static o => o.ErasurePlan is not null && o.Error is null))
+        if (batch.Exists(static o => o.ErasurePlan is not null && o.Error is null))
         {
-            CheckpointAfterErasure();
+            CheckpointAfterErasure(retry: false);
+        }
+        else if (_checkpointPending)
+        {
+            CheckpointAfterErasure(retry: true);
         }
 
         foreach (var operation in batch)
@@ -277,24 +281,65 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    /// <summary>Copies the WAL into the database and truncates it, so that no old page image of an erased value survives in it.</summary>
-    private void CheckpointAfterErasure()
+    /// <summary>
+    /// Copies the WAL into the database and truncates it, so that no old page image of an erased value survives in it.
+    /// Right after an erasure it waits for readers up to the busy timeout (the erasure's caller waits with it); a retry
+    /// after an ordinary batch does not wait at all, so that a long reader elsewhere never slows down ordinary writes.
+    /// </summary>
+    private void CheckpointAfterErasure(bool retry)
     {
+        long? busyTimeout = null;
         try
         {
             using var command = _connection!.CreateCommand();
+            if (retry)
+            {
+                command.CommandText = "PRAGMA busy_timeout";
+                busyTimeout = (long)command.ExecuteScalar()!;
+                command.CommandText = "PRAGMA busy_timeout = 0";
+                command.ExecuteNonQuery();
+            }
+
             command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            using var reader = command.ExecuteReader();
-            _checkpointPending = !reader.Read() || reader.GetInt64(0) != 0;
-            if (_checkpointPending)
+            using (var reader = command.ExecuteReader())
+            {
+                _checkpointPending = !reader.Read() || reader.GetInt64(0) != 0;
+            }
+
+            if (_checkpointPending && !retry)
             {
                 Log.SqliteErasureCheckpointIncomplete(_logger);
             }
         }
         catch (SqliteException ex)
         {
+            if (!_checkpointPending || !retry)
+            {
+                Log.SqliteErasureCheckpointFailed(_logger, ex);
+            }
+
             _checkpointPending = true;
-            Log.SqliteErasureCheckpointFailed(_logger, ex);
+        }
+        finally
+        {
+            if (busyTimeout is { } milliseconds)
+            {
+                RestoreBusyTimeout(milliseconds);
+            }
+        }
+    }
+
+    private void RestoreBusyTimeout(long milliseconds)
+    {
+        try
+        {
+            using var command = _connection!.CreateCommand();
+            command.CommandText = $"PRAGMA busy_timeout = {milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            DisposeConnection(); // the next batch opens a connection with the configured timeout
         }
     }
 
