@@ -32,5 +32,17 @@ internal sealed class ChangeObservingContactStore(IContactStore inner) : IContac
         return result;
     }
 
+    public Task<IReadOnlyList<Contact>> EraseAsync(
+        ContactIdentifiers identifiers,
+        Func<ErasureScope, ErasureChangeSet> plan,
+        CancellationToken cancellationToken = default) =>
+        inner.EraseAsync(identifiers, plan, cancellationToken);
+
+    public Task<IReadOnlyList<Contact>> ErasePersonAsync(
+        long contactId,
+        Func<ErasureScope, ErasureChangeSet> plan,
+        CancellationToken cancellationToken = default) =>
+        inner.ErasePersonAsync(contactId, plan, cancellationToken);
+
     public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
 }

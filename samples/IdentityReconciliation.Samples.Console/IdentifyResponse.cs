@@ -13,6 +13,7 @@ internal sealed record IdentifyResponse(ContactCluster? Contact);
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(IdentifyResponse))]
 [JsonSerializable(typeof(IdentifyRequest))]
+[JsonSerializable(typeof(ErasureResult))]
 internal sealed partial class SampleJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -52,6 +52,7 @@ internal static class SampleCommandLine
             db,
             IdentifyCommand.Create(environment),
             ShowCommand.Create(environment),
+            EraseCommand.Create(environment),
             ImportCommand.Create(environment),
             MatchCommand.Create(environment),
         };

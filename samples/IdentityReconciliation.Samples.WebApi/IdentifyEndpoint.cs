@@ -125,21 +125,21 @@ internal static class IdentifyEndpoint
             title: "The request body is too large.",
             detail: $"The body of POST /identify is at most {MaxBodyBytes} bytes.");
 
-    private static ValidationProblem Problem(string field, string message) =>
+    internal static ValidationProblem Problem(string field, string message) =>
         TypedResults.ValidationProblem(
             new Dictionary<string, string[]> { [field] = [message] },
             title: "The request is invalid.",
             detail: $"{field}: {message}");
 
     /// <summary>Maps a JSON path such as <c>$.phoneNumber</c> to the field it names; anything else is the request as a whole.</summary>
-    private static string FieldOf(string? path) => path switch
+    internal static string FieldOf(string? path) => path switch
     {
         not null when path.StartsWith("$.email", StringComparison.OrdinalIgnoreCase) => "email",
         not null when path.StartsWith("$.phoneNumber", StringComparison.OrdinalIgnoreCase) => "phoneNumber",
         _ => "request",
     };
 
-    private static string WithoutParameterName(ArgumentException exception)
+    internal static string WithoutParameterName(ArgumentException exception)
     {
         var suffix = $" (Parameter '{exception.ParamName}')";
         return exception.Message.EndsWith(suffix, StringComparison.Ordinal) ? exception.Message[..^suffix.Length] : exception.Message;

@@ -65,4 +65,5 @@ internal sealed class PhoneNumberJsonConverter : JsonConverter<string?>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(IdentifyBody))]
 [JsonSerializable(typeof(IdentifyResponse))]
+[JsonSerializable(typeof(ErasureResult))]
 internal sealed partial class WebApiJsonContext : JsonSerializerContext;

@@ -1,4 +1,4 @@
-// A Bitespeed-compatible identity reconciliation service: POST /identify and GET /healthz over an SQLite file.
+// A Bitespeed-compatible identity reconciliation service: POST /identify, GET /healthz and (when enabled) POST /erase over an SQLite file.
 using IdentityReconciliation.Samples.WebApi;
 
 // appsettings.json is read from the app's own folder, wherever the app is started from (see SampleHosting).
@@ -37,6 +37,7 @@ if (rateLimited)
     identify.RequireRateLimiting(SampleRateLimiting.Policy);
 }
 
+EraseEndpoint.MapIfEnabled(app); // POST /erase, only with "Erasure:Enabled": true (no authentication in this sample)
 app.MapHealthChecks("/healthz");
 app.WarnIfOpen();
 

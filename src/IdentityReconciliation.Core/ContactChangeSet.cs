@@ -1,9 +1,9 @@
 namespace IdentityReconciliation;
 
 /// <summary>
-/// What one request changes in the store, as planned by <see cref="ContactPlanner.Plan"/>: at most one contact to insert
-/// and the contacts whose link changes. A store applies it atomically, in the same transaction in which it loaded the
-/// contacts the plan was made from.
+/// What one request changes in the store, as planned by <see cref="ContactPlanner.Plan"/>: at most one contact to insert,
+/// the contacts whose link changes, and the merge evidence to record when the request joins two persons. A store applies
+/// it atomically, in the same transaction in which it loaded the contacts the plan was made from.
 /// </summary>
 public sealed class ContactChangeSet
 {
@@ -14,10 +14,20 @@ public sealed class ContactChangeSet
     /// <param name="insert">The contact to insert, or <see langword="null"/>.</param>
     /// <param name="updates">The contacts to update.</param>
     public ContactChangeSet(NewContact? insert, IReadOnlyList<ContactUpdate> updates)
+        : this(insert, updates, null)
+    {
+    }
+
+    /// <summary>Creates a change set that may record merge evidence.</summary>
+    /// <param name="insert">The contact to insert, or <see langword="null"/>.</param>
+    /// <param name="updates">The contacts to update.</param>
+    /// <param name="link">The merge evidence to record, or <see langword="null"/>.</param>
+    public ContactChangeSet(NewContact? insert, IReadOnlyList<ContactUpdate> updates, ContactLink? link)
     {
         ArgumentNullException.ThrowIfNull(updates);
         Insert = insert;
         Updates = updates;
+        Link = link;
     }
 
     /// <summary>The contact to insert, or <see langword="null"/>.</summary>
@@ -26,8 +36,14 @@ public sealed class ContactChangeSet
     /// <summary>The contacts to update, in ascending identifier order.</summary>
     public IReadOnlyList<ContactUpdate> Updates { get; }
 
+    /// <summary>
+    /// The merge evidence to record in the same transaction: set when the request joins two persons and inserts no
+    /// contact (which would itself hold both identifiers); otherwise <see langword="null"/>.
+    /// </summary>
+    public ContactLink? Link { get; }
+
     /// <summary>Whether the change set changes nothing.</summary>
-    public bool IsEmpty => Insert is null && Updates.Count == 0;
+    public bool IsEmpty => Insert is null && Updates.Count == 0 && Link is null;
 
     /// <summary>
     /// Returns the contacts the plan was made from with this change set applied: the updated links, and the inserted

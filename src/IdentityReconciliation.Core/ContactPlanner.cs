@@ -20,7 +20,9 @@ namespace IdentityReconciliation;
 /// insert one secondary with the request's email and phone number, linked to the cluster's primary.</description></item>
 /// <item><description>The request touches two clusters: nothing is inserted; the older primary (earliest <c>createdAt</c>,
 /// ties broken by the lower <c>id</c>) stays primary; the other primary becomes its secondary and every secondary of the
-/// other primary is re-pointed to it, so that there are never chains. Every changed row gets a new <c>updatedAt</c>.</description></item>
+/// other primary is re-pointed to it, so that there are never chains. Every changed row gets a new <c>updatedAt</c>. The
+/// request's email and phone number are recorded as merge evidence (<see cref="ContactLink"/>), which re-resolution after an
+/// erasure (<see cref="ErasurePlanner"/>) relies on.</description></item>
 /// <item><description>Otherwise nothing is written.</description></item>
 /// <item><description>The view (<see cref="Consolidate"/>): the primary's email and phone number first, then the others in
 /// the order of their contacts' identifiers, without duplicates or nulls; secondary identifiers ascending. Soft-deleted
@@ -140,8 +142,15 @@ public static class ContactPlanner
             return ContactChangeSet.Empty; // Rule 6.
         }
 
+        // Rule 5: a join that inserts no row leaves evidence of why the two halves belong together.
+        ContactLink? link = null;
+        if (insert is null && identifiers is { Email: { } email, PhoneNumber: { } phone } && Bridges(touched, email, phone))
+        {
+            link = new ContactLink(email, phone, now);
+        }
+
         updates?.Sort(static (a, b) => a.Id.CompareTo(b.Id));
-        return new ContactChangeSet(insert, (IReadOnlyList<ContactUpdate>?)updates ?? []);
+        return new ContactChangeSet(insert, (IReadOnlyList<ContactUpdate>?)updates ?? [], link);
     }
 
     /// <summary>
@@ -286,6 +295,36 @@ public static class ContactPlanner
         foreach (var contact in touched)
         {
             if (string.Equals(phone ? contact.PhoneNumber : contact.Email, value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the email and the phone number are held by contacts of different clusters (the request joins them).</summary>
+    private static bool Bridges(IReadOnlyList<Contact> touched, string email, string phone)
+    {
+        long? emailRoot = null;
+        var emailInSeveral = false;
+        foreach (var contact in touched)
+        {
+            if (string.Equals(contact.Email, email, StringComparison.Ordinal))
+            {
+                emailInSeveral |= emailRoot is { } root && root != contact.RootId;
+                emailRoot ??= contact.RootId;
+            }
+        }
+
+        if (emailRoot is null)
+        {
+            return false;
+        }
+
+        foreach (var contact in touched)
+        {
+            if (string.Equals(contact.PhoneNumber, phone, StringComparison.Ordinal) && (emailInSeveral || contact.RootId != emailRoot))
             {
                 return true;
             }

@@ -22,6 +22,34 @@ namespace IdentityReconciliation;
 /// connection), a store throws <see cref="ContactStoreBusyException"/> having applied nothing, so that callers can retry
 /// and health checks can tell a busy store from a broken one.
 /// </para>
+/// <para>
+/// <b>Merge evidence.</b> When the change set of <see cref="ReconcileAsync"/> carries a <see cref="ContactChangeSet.Link"/>
+/// (the request joined two persons without inserting a contact), the store records it in the same unit, keeping at most one
+/// link per (email, phone number) pair. Re-resolution after an erasure depends on it.
+/// </para>
+/// <para>
+/// <b>Erasure.</b> <see cref="EraseAsync"/> and <see cref="ErasePersonAsync"/> follow the same shape: inside one atomic unit
+/// they load an <see cref="ErasureScope"/>, ask the plan delegate (<see cref="ErasurePlanner.Plan"/>) for an
+/// <see cref="ErasureChangeSet"/>, and apply it. The scope, for a set of values to erase, is:
+/// </para>
+/// <list type="bullet">
+/// <item><description><see cref="ErasureScope.Contacts"/>: every live contact of the touched clusters of each value (as
+/// above, per value) and, for <see cref="ErasePersonAsync"/>, of the person itself; ascending identifier order.</description></item>
+/// <item><description><see cref="ErasureScope.DeletedContacts"/>: every soft-deleted contact whose email or phone number is
+/// one of the values and, for <see cref="ErasePersonAsync"/>, every soft-deleted contact whose <c>id</c> or <c>linkedId</c>
+/// is the person's root or one of its contacts; ascending identifier order.</description></item>
+/// <item><description><see cref="ErasureScope.Links"/>: every recorded link whose email is one of the values or the email of
+/// a contact in <see cref="ErasureScope.Contacts"/>, or whose phone number is one of the values or the phone number of such
+/// a contact.</description></item>
+/// </list>
+/// <para>
+/// Applying the change set deletes the links it names, removes (not soft-deletes) the rows of the contacts it deletes, sets
+/// the removed values to null with the new <c>updatedAt</c>, and applies the link updates to live contacts. An erasure must be
+/// serial-equivalent with every <see cref="ReconcileAsync"/> and every other erasure, in any process sharing the store: a
+/// request racing an erasure sees the person either before or after it, never half-erased. A store should also make sure
+/// the erased values do not linger in its files where it can (see the SQLite and PostgreSQL stores), and must never put a
+/// value in a log message, an exception or telemetry.
+/// </para>
 /// <para>Implementations must be thread-safe; they are registered as singletons.</para>
 /// </remarks>
 public interface IContactStore
@@ -49,8 +77,44 @@ public interface IContactStore
     /// The touched contacts with the committed changes applied, as <see cref="ContactChangeSet.ApplyTo"/> computes them, in
     /// ascending identifier order.
     /// </returns>
+    /// <remarks>The change set's <see cref="ContactChangeSet.Link"/>, when set, is recorded in the same unit.</remarks>
     Task<IReadOnlyList<Contact>> ReconcileAsync(
         ContactIdentifiers identifiers,
         Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically loads the erasure scope of the email and phone number in <paramref name="identifiers"/> (see the remarks on
+    /// <see cref="IContactStore"/>), asks <paramref name="plan"/> for the changes, and applies them.
+    /// </summary>
+    /// <param name="identifiers">The validated identifiers to erase.</param>
+    /// <param name="plan">
+    /// Turns the scope, as loaded inside the atomic unit, into the changes to apply. It is pure and may be called more than
+    /// once; only the change set of the call whose transaction commits is applied. The scope's <see cref="ErasureScope.Emails"/>
+    /// and <see cref="ErasureScope.PhoneNumbers"/> hold the identifiers; <see cref="ErasureScope.PersonRootId"/> is null.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call while it waits for the store; once the change set is being committed it completes.</param>
+    /// <returns>What remains of the affected persons: <see cref="ErasureChangeSet.ApplyTo"/> of the committed change set.</returns>
+    Task<IReadOnlyList<Contact>> EraseAsync(
+        ContactIdentifiers identifiers,
+        Func<ErasureScope, ErasureChangeSet> plan,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically loads the erasure scope of the person that <paramref name="contactId"/> belongs to (the touched cluster of
+    /// that live contact; every email and phone number of its live contacts is a value to erase), asks
+    /// <paramref name="plan"/> for the changes, and applies them. When <paramref name="contactId"/> is not a live contact,
+    /// the plan is given <see cref="ErasureScope.Empty"/>.
+    /// </summary>
+    /// <param name="contactId">Any contact of the person.</param>
+    /// <param name="plan">
+    /// Turns the scope, as loaded inside the atomic unit, into the changes to apply; pure, and may be called more than once.
+    /// The scope's <see cref="ErasureScope.PersonRootId"/> is the person's root.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call while it waits for the store; once the change set is being committed it completes.</param>
+    /// <returns>What remains of the affected persons: <see cref="ErasureChangeSet.ApplyTo"/> of the committed change set.</returns>
+    Task<IReadOnlyList<Contact>> ErasePersonAsync(
+        long contactId,
+        Func<ErasureScope, ErasureChangeSet> plan,
         CancellationToken cancellationToken = default);
 }

@@ -34,4 +34,29 @@ public interface IIdentityReconciler
     /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed.</exception>
     /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
     Task<ContactCluster?> FindAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases an email and/or a phone number: removes it from every contact that holds it, live or soft-deleted, and from
+    /// every recorded link; deletes a contact left with no identifier; and re-resolves what remains of each affected person
+    /// (see <see cref="ErasurePlanner"/>). Atomic, and serial-equivalent with concurrent requests in every process sharing
+    /// the store.
+    /// </summary>
+    /// <param name="request">The email and/or phone number to erase, normalised like every request; at least one must be present.</param>
+    /// <param name="cancellationToken">Cancels the call while it waits; an erasure that was committed is never rolled back.</param>
+    /// <returns>The erased and changed contacts and the view of every person that remains; <see cref="ErasureResult.Nothing"/> when no contact or link held the values.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed; nothing was written.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the erasure was committed.</exception>
+    Task<ErasureResult> EraseAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases a whole person: every contact of the person that <paramref name="contactId"/> belongs to, every value they
+    /// hold (wherever it is held), every soft-deleted contact linked to them, and every link holding one of their values.
+    /// Atomic, and serial-equivalent with concurrent requests in every process sharing the store.
+    /// </summary>
+    /// <param name="contactId">Any live contact of the person (primary or secondary).</param>
+    /// <param name="cancellationToken">Cancels the call while it waits; an erasure that was committed is never rolled back.</param>
+    /// <returns>The erased and changed contacts; <see cref="ErasureResult.Nothing"/> when <paramref name="contactId"/> is not a live contact.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the erasure was committed.</exception>
+    Task<ErasureResult> ErasePersonAsync(long contactId, CancellationToken cancellationToken = default);
 }

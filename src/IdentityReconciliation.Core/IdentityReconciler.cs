@@ -15,7 +15,7 @@ namespace IdentityReconciliation;
 /// never takes the store's write lock; one that changes something is planned again inside the store's atomic unit, so
 /// that a concurrent write in between is never lost.
 /// </remarks>
-public sealed class IdentityReconciler : IIdentityReconciler
+public sealed partial class IdentityReconciler : IIdentityReconciler
 {
     private readonly IContactStore _store;
     private readonly IContactNormalizer _normalizer;
@@ -90,7 +90,7 @@ public sealed class IdentityReconciler : IIdentityReconciler
         return ContactPlanner.Consolidate(changes.Updates.Count == 0 ? snapshot : changes.Apply(snapshot, insertedId: null));
     }
 
-    private ContactIdentifiers Prepare(IdentifyRequest request)
+    private ContactIdentifiers Prepare(IdentifyRequest request, bool erasure = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         try
@@ -100,7 +100,15 @@ public sealed class IdentityReconciler : IIdentityReconciler
         catch (InvalidIdentifyRequestException ex)
         {
             IdentityReconciliationTelemetry.RequestsRejected.Add(1);
-            Log.RequestRejected(_logger, ex.Message);
+            if (erasure)
+            {
+                Log.ErasureRejected(_logger, ex.Message);
+            }
+            else
+            {
+                Log.RequestRejected(_logger, ex.Message);
+            }
+
             throw;
         }
     }

@@ -20,7 +20,8 @@ namespace IdentityReconciliation.PostgreSql;
 /// <b>Schema.</b> Table <c>"Contact"</c> (<c>id bigint</c> identity, <c>"phoneNumber"</c>, <c>email</c>,
 /// <c>"linkedId"</c>, <c>"linkPrecedence"</c> <c>'primary'</c>/<c>'secondary'</c>, <c>"createdAt"</c>,
 /// <c>"updatedAt"</c>, <c>"deletedAt"</c> as <c>timestamptz</c>), indexes on <c>email</c>, <c>"phoneNumber"</c> and
-/// <c>"linkedId"</c>, and <c>"ContactSchemaVersion"</c>, in <see cref="PostgreSqlContactStoreOptions.Schema"/>. Created on
+/// <c>"linkedId"</c>, <c>"ContactLink"</c> (merge evidence: <c>email</c>, <c>"phoneNumber"</c>, <c>"createdAt"</c>), and
+/// <c>"ContactSchemaVersion"</c>, in <see cref="PostgreSqlContactStoreOptions.Schema"/>. Created on
 /// first use under an advisory lock unless <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/> is off
 /// (<see cref="GetSchemaScript"/> gives the script).
 /// </para>
@@ -57,10 +58,14 @@ namespace IdentityReconciliation.PostgreSql;
 /// nothing. Any other database error throws <see cref="PostgreSqlContactStoreException"/>. A request never half-applies.
 /// </para>
 /// </remarks>
-public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncDisposable
+public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncDisposable
 {
-    /// <summary>The schema version this store creates and understands, recorded in <c>"ContactSchemaVersion"</c>.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>
+    /// The schema version this store creates and understands, recorded in <c>"ContactSchemaVersion"</c>. Version 2 added the
+    /// <c>"ContactLink"</c> table (merge evidence); a version 1 schema is upgraded in place on first use (with
+    /// <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/>).
+    /// </summary>
+    public const int SchemaVersion = 2;
 
     private const int MaxRestarts = 50;
 
@@ -83,6 +88,8 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
     private readonly string _touchedSql;
     private readonly string _insertSql;
     private readonly string _updateSql;
+    private readonly string _insertLinkSql;
+    private readonly bool _vacuumAfterErasure;
     private volatile bool _initialized;
 
     /// <summary>Creates a store over the database named by an Npgsql connection string.</summary>
@@ -125,6 +132,7 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
         _retryBaseDelay = value.RetryBaseDelay;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _vacuumAfterErasure = value.VacuumAfterErasure;
 
         var table = $"{Quote(_schema)}.\"Contact\"";
 
@@ -137,6 +145,10 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
         _updateSql = $"""
             UPDATE {table} SET "linkedId" = @LinkedId, "linkPrecedence" = @LinkPrecedence, "updatedAt" = @UpdatedAt
             WHERE "id" = ANY(@Ids) AND "deletedAt" IS NULL
+            """;
+        _insertLinkSql = $"""
+            INSERT INTO {Quote(_schema)}."ContactLink" ("email", "phoneNumber", "createdAt") VALUES (@Email, @PhoneNumber, @CreatedAt)
+            ON CONFLICT ("email", "phoneNumber") DO NOTHING
             """;
     }
 
@@ -308,13 +320,20 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
             CREATE INDEX IF NOT EXISTS "IX_Contact_email" ON {s}."Contact" ("email");
             CREATE INDEX IF NOT EXISTS "IX_Contact_phoneNumber" ON {s}."Contact" ("phoneNumber");
             CREATE INDEX IF NOT EXISTS "IX_Contact_linkedId" ON {s}."Contact" ("linkedId");
+            CREATE TABLE IF NOT EXISTS {s}."ContactLink" (
+                "email"          text NOT NULL,
+                "phoneNumber"    text NOT NULL,
+                "createdAt"      timestamptz NOT NULL,
+                CONSTRAINT "PK_ContactLink" PRIMARY KEY ("email", "phoneNumber")
+            );
+            CREATE INDEX IF NOT EXISTS "IX_ContactLink_phoneNumber" ON {s}."ContactLink" ("phoneNumber");
             CREATE TABLE IF NOT EXISTS {s}."ContactSchemaVersion" (
                 "version"     integer PRIMARY KEY,
                 "appliedAt"   timestamptz NOT NULL DEFAULT now(),
                 "description" text NOT NULL
             );
             INSERT INTO {s}."ContactSchemaVersion" ("version", "description")
-            VALUES ({SchemaVersion.ToString(CultureInfo.InvariantCulture)}, 'Contact table with indexes on email, phoneNumber and linkedId')
+            VALUES ({SchemaVersion.ToString(CultureInfo.InvariantCulture)}, 'Contact table with indexes on email, phoneNumber and linkedId; ContactLink table of merge evidence')
             ON CONFLICT ("version") DO NOTHING;
             """;
     }
@@ -332,7 +351,7 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
 
         var insert = changes.Insert is { } i ? i with { CreatedAt = ToMicroseconds(i.CreatedAt) } : null;
         var updates = changes.Updates.Select(static u => u with { UpdatedAt = ToMicroseconds(u.UpdatedAt) }).ToArray();
-        return new ContactChangeSet(insert, updates);
+        return new ContactChangeSet(insert, updates, changes.Link);
     }
 
     private static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
@@ -541,6 +560,15 @@ public sealed class PostgreSqlContactStore : IContactStore, IDisposable, IAsyncD
                         throw new PostgreSqlContactStoreException(
                             $"Expected to update {ids.Length} contact(s) but updated {changed}: the table was changed outside the store's locking protocol.");
                     }
+                }
+
+                if (changes.Link is { } link)
+                {
+                    // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        _insertLinkSql,
+                        new { link.Email, link.PhoneNumber, link.CreatedAt },
+                        transaction)).ConfigureAwait(false);
                 }
 
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);

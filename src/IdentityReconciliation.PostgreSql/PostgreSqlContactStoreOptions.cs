@@ -52,6 +52,16 @@ public sealed class PostgreSqlContactStoreOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Whether the store runs <c>VACUUM</c> on its tables after an erasure that changed something. PostgreSQL keeps the old
+    /// row versions (dead tuples) of deleted and updated rows, erased values included, until a vacuum removes them; autovacuum
+    /// gets there eventually, this gets there right after the erasure commits. It cannot remove a row version that a
+    /// transaction still open elsewhere may see, it needs the table owner's rights (otherwise PostgreSQL only warns), and it
+    /// does not reach the write-ahead log, replicas' copies or backups: see docs/erasure.md. Off by default, because every
+    /// erasure then scans both tables. Default: <see langword="false"/>.
+    /// </summary>
+    public bool VacuumAfterErasure { get; set; }
 }
 
 /// <summary>Validates the data annotations of <see cref="PostgreSqlContactStoreOptions"/> (source-generated).</summary>

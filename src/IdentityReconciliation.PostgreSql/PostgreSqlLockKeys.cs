@@ -42,6 +42,14 @@ internal static class PostgreSqlLockKeys
         return keys.Distinct().ToArray();
     }
 
+    /// <summary>The sorted, distinct identifier keys of every value an erasure removes.</summary>
+    public static long[] Values(string schema, IEnumerable<string> emails, IEnumerable<string> phoneNumbers) =>
+        emails.Select(email => Email(schema, email))
+            .Concat(phoneNumbers.Select(phone => PhoneNumber(schema, phone)))
+            .Distinct()
+            .Order()
+            .ToArray();
+
     /// <summary>The two-int4 key of a primary (root) contact id: a bijection, ordered like the id for positive ids.</summary>
     public static (int High, int Low) Root(long contactId) => ((int)(contactId >> 32), unchecked((int)(uint)contactId));
 

@@ -208,4 +208,39 @@ public sealed class ContactPlannerTests
             new ContactCluster(3, ["george@hillvalley.edu", "biffsucks@hillvalley.edu"], ["919191", "717171"], [4]),
             o => o.WithStrictOrdering());
     }
+
+    [Fact]
+    public void Plan_TwoClusters_RecordsTheJoiningRequestAsMergeEvidence()
+    {
+        var touched = new[] { Primary(1, "george@x.io", "919191"), Primary(2, "biff@x.io", "717171", minutes: 1) };
+
+        var changes = ContactPlanner.Plan(new ContactIdentifiers("george@x.io", "717171"), touched, Now);
+
+        changes.Insert.Should().BeNull();
+        changes.Link.Should().Be(new ContactLink("george@x.io", "717171", Now));
+    }
+
+    [Theory]
+    [InlineData("a@x.io", "2")] // new secondary: the row itself holds both values
+    [InlineData("b@x.io", "1")] // within one cluster: nothing to join
+    public void Plan_NoJoin_RecordsNoLink(string email, string phone)
+    {
+        var touched = new[] { Primary(1, "a@x.io", "1"), Secondary(2, "b@x.io", "1", 1, 1) };
+
+        var changes = ContactPlanner.Plan(new ContactIdentifiers(email, phone), touched, Now);
+
+        changes.Link.Should().BeNull();
+    }
+
+    [Fact]
+    public void Plan_RepairWithinOneCluster_RecordsNoLink()
+    {
+        // Primary 1 was soft-deleted: the plan promotes 2, but the request joins nothing.
+        var touched = new[] { Secondary(2, "b@x.io", "1", 1, minutes: 1), Secondary(3, "c@x.io", "1", 1, minutes: 2) };
+
+        var changes = ContactPlanner.Plan(new ContactIdentifiers("c@x.io", "1"), touched, Now);
+
+        changes.Updates.Should().NotBeEmpty();
+        changes.Link.Should().BeNull();
+    }
 }

@@ -6,7 +6,7 @@ namespace IdentityReconciliation.Tests;
 /// What every <see cref="IContactStore"/> must do. A store's test class derives from this one and says how to create an
 /// empty store and how to read its rows from outside the library.
 /// </summary>
-public abstract class ContactStoreContractTests : IAsyncLifetime
+public abstract partial class ContactStoreContractTests : IAsyncLifetime
 {
     private IContactStore? _store;
 
@@ -24,6 +24,9 @@ public abstract class ContactStoreContractTests : IAsyncLifetime
 
     /// <summary>Soft-deletes a row without going through the store.</summary>
     protected abstract Task SoftDeleteAsync(long id, DateTimeOffset at);
+
+    /// <summary>Reads every recorded link (merge evidence) without going through the store.</summary>
+    protected abstract Task<IReadOnlyList<ContactLink>> ReadLinksAsync();
 
     public async Task InitializeAsync()
     {

@@ -84,7 +84,57 @@ public sealed class MultiProcessTests : IDisposable
         SqliteRows.ReadAll(_database).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
     }
 
-    private Process Start(int seed)
+    [Fact]
+    public async Task EraseAsync_RacingIdentifyInOtherProcesses_KeepsTheGraphWholeAndTheValuesGone()
+    {
+        const int RaceRequestsPerProcess = 600;
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            foreach (var (email, phone) in ContactStoreContractTests.RaceSeed())
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+            }
+        }
+
+        var children = new[] { 101, 202 }.Select(seed => Start(seed, "race", RaceRequestsPerProcess)).ToArray();
+        foreach (var child in children)
+        {
+            using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+        }
+
+        foreach (var child in children)
+        {
+            await child.StandardInput.WriteLineAsync("go");
+            await child.StandardInput.FlushAsync();
+        }
+
+        // This process erases every gone{k} while the children write to the same persons, and races them too.
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            var erasures = ContactStoreContractTests.RaceErased().Select(value => (Func<Task>)(() => reconciler.EraseAsync(new IdentifyRequest(value, null))));
+            var identifies = ContactStoreContractTests.RaceRequests(303, RaceRequestsPerProcess).Select(r => (Func<Task>)(() => reconciler.IdentifyAsync(new IdentifyRequest(r.Email, r.Phone))));
+            var work = erasures.Concat(identifies).OrderBy(_ => Random.Shared.Next()).ToList();
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (item, _) => await item());
+        }
+
+        foreach (var child in children)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await child.WaitForExitAsync(timeout.Token);
+            var stderr = await child.StandardError.ReadToEndAsync();
+            child.ExitCode.Should().Be(0, stderr);
+            (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
+            child.Dispose();
+        }
+
+        var requests = new[] { 101, 202, 303 }.SelectMany(seed => ContactStoreContractTests.RaceRequests(seed, RaceRequestsPerProcess)).ToList();
+        ContactStoreContractTests.AssertRaceOutcome(SqliteRows.ReadAll(_database), SqliteRows.ReadLinks(_database), requests);
+    }
+
+    private Process Start(int seed, string mode = "hammer", int count = RequestsPerProcess)
     {
         var assembly = typeof(Program).Assembly.Location;
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
@@ -95,7 +145,7 @@ public sealed class MultiProcessTests : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { assembly, "hammer", _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), RequestsPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { assembly, mode, _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(argument);
         }

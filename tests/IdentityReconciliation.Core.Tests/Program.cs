@@ -4,18 +4,22 @@ namespace IdentityReconciliation.Tests;
 
 /// <summary>
 /// The test assembly is also a small program, so that <see cref="MultiProcessTests"/> can start real OS processes that
-/// write to one SQLite file: <c>dotnet IdentityReconciliation.Core.Tests.dll hammer DB_FILE SEED COUNT</c>.
-/// The test runner does not use this entry point.
+/// write to one SQLite file: <c>dotnet IdentityReconciliation.Core.Tests.dll hammer DB_FILE SEED COUNT</c>, or
+/// <c>race DB_FILE SEED COUNT</c> for the requests that race an erasure. The test runner does not use this entry point.
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args is not ["hammer", var databaseFile, var seedText, var countText])
+        if (args is not [var mode and ("hammer" or "race"), var databaseFile, var seedText, var countText])
         {
-            await Console.Error.WriteLineAsync("usage: hammer DB_FILE SEED COUNT (this assembly holds tests: run them with dotnet test)");
+            await Console.Error.WriteLineAsync("usage: hammer|race DB_FILE SEED COUNT (this assembly holds tests: run them with dotnet test)");
             return 2;
         }
+
+        var seed = int.Parse(seedText, System.Globalization.CultureInfo.InvariantCulture);
+        var count = int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture);
+        var requests = mode == "race" ? ContactStoreContractTests.RaceRequests(seed, count) : MultiProcessTests.Requests(seed, count);
 
         var store = new SqliteContactStore($"Data Source={databaseFile}");
         await using (store)
@@ -30,7 +34,7 @@ public static class Program
                 return 3;
             }
 
-            foreach (var (email, phone) in MultiProcessTests.Requests(int.Parse(seedText, System.Globalization.CultureInfo.InvariantCulture), int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture)))
+            foreach (var (email, phone) in requests)
             {
                 await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
             }

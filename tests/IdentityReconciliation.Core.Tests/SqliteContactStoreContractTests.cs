@@ -20,6 +20,8 @@ public sealed class SqliteContactStoreContractTests : ContactStoreContractTests
         return Task.CompletedTask;
     }
 
+    protected override Task<IReadOnlyList<ContactLink>> ReadLinksAsync() => Task.FromResult(SqliteRows.ReadLinks(_database));
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
@@ -42,4 +44,6 @@ public sealed class InMemoryContactStoreContractTests : ContactStoreContractTest
         _store.Replace(contact with { DeletedAt = at });
         return Task.CompletedTask;
     }
+
+    protected override Task<IReadOnlyList<ContactLink>> ReadLinksAsync() => Task.FromResult(_store.Links());
 }

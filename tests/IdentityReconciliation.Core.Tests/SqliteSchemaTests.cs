@@ -29,7 +29,10 @@ public sealed class SqliteSchemaTests : IDisposable
         raw.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion);
         raw.ExecuteScalar<string>("PRAGMA journal_mode").Should().Be("wal");
         raw.Query<string>("SELECT name FROM pragma_index_list('Contact') WHERE origin = 'c' ORDER BY name")
-            .Should().Equal("IX_Contact_email", "IX_Contact_linkedId", "IX_Contact_phoneNumber");
+            .Should().Equal(
+                "IX_Contact_deleted_email", "IX_Contact_deleted_linkedId", "IX_Contact_deleted_phoneNumber",
+                "IX_Contact_email", "IX_Contact_linkedId", "IX_Contact_phoneNumber");
+        raw.Query<string>("SELECT name FROM pragma_table_info('ContactLink') ORDER BY cid").Should().Equal("email", "phoneNumber", "createdAt");
     }
 
     [Fact]
@@ -117,7 +120,7 @@ public sealed class SqliteSchemaTests : IDisposable
         view.Emails.Should().Equal("lorraine@hillvalley.edu", "mcfly@hillvalley.edu");
         using var check = _database.OpenRaw();
         check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion);
-        check.Query<string>("SELECT name FROM pragma_index_list('Contact') WHERE origin = 'c'").Should().HaveCount(3);
+        check.Query<string>("SELECT name FROM pragma_index_list('Contact') WHERE origin = 'c'").Should().HaveCount(6, "three on live rows, three on soft-deleted rows");
     }
 
     [Fact]

@@ -169,6 +169,8 @@ public sealed class SqliteUnbatchedContactStoreContractTests : ContactStoreContr
         return Task.CompletedTask;
     }
 
+    protected override Task<IReadOnlyList<ContactLink>> ReadLinksAsync() => Task.FromResult(SqliteRows.ReadLinks(_database));
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

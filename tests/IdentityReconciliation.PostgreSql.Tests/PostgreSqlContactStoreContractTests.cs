@@ -25,4 +25,6 @@ public sealed class PostgreSqlContactStoreContractTests(PostgreSqlDatabaseFixtur
 
     protected override Task SoftDeleteAsync(long id, DateTimeOffset at) =>
         fixture.Database.ExecuteAsync($"UPDATE \"{_schema}\".\"Contact\" SET \"deletedAt\" = @At WHERE \"id\" = @Id", new { Id = id, At = at });
+
+    protected override Task<IReadOnlyList<ContactLink>> ReadLinksAsync() => fixture.Database.ReadLinksAsync(_schema);
 }

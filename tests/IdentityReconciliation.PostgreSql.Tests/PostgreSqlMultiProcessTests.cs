@@ -106,7 +106,73 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
         (await Database.ReadAllAsync()).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
     }
 
-    private Process Start(int seed)
+    [Fact]
+    public async Task EraseAsync_RacingIdentifyInOtherProcesses_KeepsTheGraphWholeAndTheValuesGone()
+    {
+        const int RaceRequestsPerProcess = 250;
+        await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store);
+            foreach (var (email, phone) in ContactStoreContractTests.RaceSeed())
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
+            }
+        }
+
+        var children = new[] { 101, 202 }.Select(seed => Start(seed, "race", RaceRequestsPerProcess)).ToArray();
+        try
+        {
+            foreach (var child in children)
+            {
+                using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+            }
+
+            foreach (var child in children)
+            {
+                await child.StandardInput.WriteLineAsync("go");
+                await child.StandardInput.FlushAsync();
+            }
+
+            // This process erases every gone{k} while the children write to the same persons, and races them too.
+            await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
+            {
+                var reconciler = new IdentityReconciler(store);
+                var erasures = ContactStoreContractTests.RaceErased().Select(value => (Func<Task>)(() => reconciler.EraseAsync(new IdentifyRequest(value, null))));
+                var identifies = ContactStoreContractTests.RaceRequests(303, RaceRequestsPerProcess).Select(r => (Func<Task>)(() => reconciler.IdentifyAsync(new IdentifyRequest(r.Email, r.Phone))));
+                var work = erasures.Concat(identifies).OrderBy(_ => Random.Shared.Next()).ToList();
+                await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (item, _) => await item());
+            }
+
+            foreach (var child in children)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+                await child.WaitForExitAsync(timeout.Token);
+                var stderr = await child.StandardError.ReadToEndAsync();
+                child.ExitCode.Should().Be(0, stderr);
+                (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
+            }
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                if (!child.HasExited)
+                {
+                    child.Kill();
+                }
+
+                child.Dispose();
+            }
+        }
+
+        var requests = new[] { 101, 202, 303 }.SelectMany(seed => ContactStoreContractTests.RaceRequests(seed, RaceRequestsPerProcess)).ToList();
+        ContactStoreContractTests.AssertRaceOutcome(await Database.ReadAllAsync(), await Database.ReadLinksAsync(), requests);
+    }
+
+    private Process Start(int seed) => Start(seed, "hammer", RequestsPerProcess);
+
+    private Process Start(int seed, string mode, int count)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var info = new ProcessStartInfo(host)
@@ -117,7 +183,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
             UseShellExecute = false,
         };
         info.Environment[Program.ConnectionVariable] = Database.ConnectionString;
-        foreach (var argument in new[] { typeof(Program).Assembly.Location, "hammer", seed.ToString(CultureInfo.InvariantCulture), RequestsPerProcess.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { typeof(Program).Assembly.Location, mode, seed.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(argument);
         }

@@ -1,12 +1,14 @@
 using System.Globalization;
+using IdentityReconciliation.Tests;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 
 /// <summary>
 /// The test assembly is also a small program, so that <see cref="PostgreSqlMultiProcessTests"/> can start real OS processes
-/// that write to one PostgreSQL database: <c>dotnet IdentityReconciliation.PostgreSql.Tests.dll hammer SEED COUNT</c>, with
-/// the connection string in the IDR_HAMMER_CONNECTION environment variable (never on the command line, where other users of
-/// the machine could read its password). The test runner does not use this entry point.
+/// that write to one PostgreSQL database: <c>dotnet IdentityReconciliation.PostgreSql.Tests.dll hammer SEED COUNT</c> (or
+/// <c>race SEED COUNT</c> for the requests that race an erasure), with the connection string in the IDR_HAMMER_CONNECTION
+/// environment variable (never on the command line, where other users of the machine could read its password). The test
+/// runner does not use this entry point.
 /// </summary>
 public static class Program
 {
@@ -15,9 +17,9 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var connectionString = Environment.GetEnvironmentVariable(ConnectionVariable);
-        if (args is not ["hammer", var seedText, var countText] || string.IsNullOrEmpty(connectionString))
+        if (args is not [var mode and ("hammer" or "race"), var seedText, var countText] || string.IsNullOrEmpty(connectionString))
         {
-            await Console.Error.WriteLineAsync($"usage: {ConnectionVariable}=... hammer SEED COUNT (this assembly holds tests: run them with dotnet test)");
+            await Console.Error.WriteLineAsync($"usage: {ConnectionVariable}=... hammer|race SEED COUNT (this assembly holds tests: run them with dotnet test)");
             return 2;
         }
 
@@ -34,7 +36,8 @@ public static class Program
                 return 3;
             }
 
-            var requests = PostgreSqlMultiProcessTests.Requests(int.Parse(seedText, CultureInfo.InvariantCulture), int.Parse(countText, CultureInfo.InvariantCulture));
+            var (seed, count) = (int.Parse(seedText, CultureInfo.InvariantCulture), int.Parse(countText, CultureInfo.InvariantCulture));
+            var requests = mode == "race" ? ContactStoreContractTests.RaceRequests(seed, count) : PostgreSqlMultiProcessTests.Requests(seed, count);
             await Parallel.ForEachAsync(requests.Chunk(50), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (chunk, ct) =>
             {
                 foreach (var (email, phone) in chunk)

@@ -21,4 +21,10 @@ public static class IdentityReconciliationTelemetry
 
     internal static readonly Counter<long> RequestsRejected = Meter.CreateCounter<long>(
         "identity_reconciliation.requests.rejected", "{request}", "Requests rejected as invalid.");
+
+    internal static readonly Counter<long> Erasures = Meter.CreateCounter<long>(
+        "identity_reconciliation.erasures", "{erasure}", "Erasures committed (EraseAsync and ErasePersonAsync), including those that found nothing.");
+
+    internal static readonly Counter<long> ContactsErased = Meter.CreateCounter<long>(
+        "identity_reconciliation.contacts.erased", "{contact}", "Contacts deleted by erasures.");
 }

@@ -15,8 +15,10 @@ namespace IdentityReconciliation.Sqlite;
 /// <remarks>
 /// <para>
 /// The schema (table <c>Contact</c> with the product's columns, indexes on <c>email</c>, <c>phoneNumber</c> and
-/// <c>linkedId</c>, schema version in <c>PRAGMA user_version</c>) is created on first use. The database runs in WAL mode,
-/// so lookups read a consistent snapshot in parallel with a writer and never wait for it.
+/// <c>linkedId</c>, table <c>ContactLink</c> of merge evidence, schema version in <c>PRAGMA user_version</c>) is created or
+/// upgraded on first use. The database runs in WAL mode, so lookups read a consistent snapshot in parallel with a writer and
+/// never wait for it. Every connection runs with <c>secure_delete</c> on, so that a deleted or overwritten value is zeroed
+/// in the file rather than left in free space; see <see cref="EraseAsync"/> for the WAL.
 /// </para>
 /// <para>
 /// Writes run in <c>BEGIN IMMEDIATE</c> transactions: the database's write lock is taken before the touched clusters are
@@ -34,10 +36,14 @@ namespace IdentityReconciliation.Sqlite;
 /// does) costs more than the lookup itself and allocates several kilobytes per request.
 /// </para>
 /// </remarks>
-public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDisposable
+public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAsyncDisposable
 {
-    /// <summary>The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>
+    /// The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>. Version 2 added the
+    /// <c>ContactLink</c> table (merge evidence) and indexes on soft-deleted rows; a version 1 database is upgraded in place
+    /// on first use.
+    /// </summary>
+    public const int SchemaVersion = SqliteSchema.Version;
 
 
     private const int MaxIdleReaders = 64;
@@ -189,7 +195,7 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, "IdentityReconciliation SQLite writer");
+            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, "IdentityReconciliation SQLite writer", _logger);
         }
     }
 
@@ -233,9 +239,10 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
             var busy = _busyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture);
             var mmap = _mmapSize.ToString(CultureInfo.InvariantCulture);
             // The one writer gets a 32 MiB page cache: merges touch rows all over the file, and its cache outlives batches.
+            // secure_delete zeroes what a delete or an update frees, so that an erased value does not survive in free space.
             pragma.CommandText = write
-                ? $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768;"
-                : $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1;";
+                ? $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;"
+                : $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;";
             pragma.ExecuteNonQuery();
             return connection;
         }
@@ -269,9 +276,15 @@ public sealed class SqliteContactStore : IContactStore, IDisposable, IAsyncDispo
 
             if (version < SchemaVersion)
             {
-                await connection.ExecuteAsync(new CommandDefinition(SqliteSql.Schema, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                await connection.ExecuteAsync(new CommandDefinition($"PRAGMA user_version = {SchemaVersion};", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                Log.SqliteSchemaCreated(_logger, SchemaVersion, _dataSource);
+                await SqliteSchema.MigrateAsync(connection, transaction, version, cancellationToken).ConfigureAwait(false);
+                if (version == 0)
+                {
+                    Log.SqliteSchemaCreated(_logger, SchemaVersion, _dataSource);
+                }
+                else
+                {
+                    Log.SqliteSchemaMigrated(_logger, _dataSource, version, SchemaVersion);
+                }
             }
 
             transaction.Commit();

@@ -1,4 +1,6 @@
+using IdentityReconciliation.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace IdentityReconciliation.Sqlite;
 
@@ -21,6 +23,14 @@ namespace IdentityReconciliation.Sqlite;
 /// the commit that contains its changes; if the commit fails, every request of the batch fails and nothing of it landed.
 /// </para>
 /// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
+/// <para>
+/// Erasures go through the same queue (so they serialise with identify requests here, and with other processes through
+/// the write lock). After a batch that holds one commits, the writer runs <c>PRAGMA wal_checkpoint(TRUNCATE)</c> before it
+/// completes the batch's tasks: the WAL's old page images, which may still hold an erased value, are copied into the
+/// database (where <c>secure_delete</c> has zeroed the value) and the WAL file is cut to zero bytes. If another connection
+/// keeps an older snapshot open past the busy timeout, the checkpoint cannot finish; it is logged and tried again, without
+/// waiting, after every later batch until it does.
+/// </para>
 /// </remarks>
 internal sealed class SqliteWriter : IDisposable
 {
@@ -31,8 +41,10 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Thread _thread;
     private readonly List<WriteOperation> _batch;
     private readonly List<WriteOperation> _inline = new(1);
+    private readonly ILogger _logger;
     private bool _busy;
     private bool _stopping;
+    private bool _checkpointPending;
 
     private SqliteConnection? _connection;
     private SqliteCommand? _begin;
@@ -44,10 +56,12 @@ internal sealed class SqliteWriter : IDisposable
     private SqliteTouchedQuery? _load;
     private SqliteCommand? _insert;
     private SqliteCommand? _update;
+    private SqliteCommand? _insertLink;
 
-    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, string name)
+    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, string name, ILogger logger)
     {
         _open = open;
+        _logger = logger;
         _maxBatchSize = maxBatchSize;
         _batch = new List<WriteOperation>(maxBatchSize);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -61,7 +75,22 @@ internal sealed class SqliteWriter : IDisposable
             return Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken);
         }
 
-        var operation = new WriteOperation(identifiers, plan, cancellationToken);
+        return Enqueue(new WriteOperation(identifiers, plan, cancellationToken));
+    }
+
+    /// <summary>Queues an erasure of the identifiers, or of the person of <paramref name="personId"/> when it is set.</summary>
+    public Task<IReadOnlyList<Contact>> EnqueueErasureAsync(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken);
+        }
+
+        return Enqueue(new WriteOperation(identifiers, personId, plan, cancellationToken));
+    }
+
+    private Task<IReadOnlyList<Contact>> Enqueue(WriteOperation operation)
+    {
         lock (_gate)
         {
             if (_stopping)
@@ -237,16 +266,92 @@ internal sealed class SqliteWriter : IDisposable
             return;
         }
 
+        if (batch.Exists(static o => o.ErasurePlan is not null && o.Error is null))
+        {
+            CheckpointAfterErasure(retry: false);
+        }
+        else if (_checkpointPending)
+        {
+            CheckpointAfterErasure(retry: true);
+        }
+
         foreach (var operation in batch)
         {
             operation.Complete();
         }
     }
 
+    /// <summary>
+    /// Copies the WAL into the database and truncates it, so that no old page image of an erased value survives in it.
+    /// Right after an erasure it waits for readers up to the busy timeout (the erasure's caller waits with it); a retry
+    /// after an ordinary batch does not wait at all, so that a long reader elsewhere never slows down ordinary writes.
+    /// </summary>
+    private void CheckpointAfterErasure(bool retry)
+    {
+        long? busyTimeout = null;
+        try
+        {
+            using var command = _connection!.CreateCommand();
+            if (retry)
+            {
+                command.CommandText = "PRAGMA busy_timeout";
+                busyTimeout = (long)command.ExecuteScalar()!;
+                command.CommandText = "PRAGMA busy_timeout = 0";
+                command.ExecuteNonQuery();
+            }
+
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            using (var reader = command.ExecuteReader())
+            {
+                _checkpointPending = !reader.Read() || reader.GetInt64(0) != 0;
+            }
+
+            if (_checkpointPending && !retry)
+            {
+                Log.SqliteErasureCheckpointIncomplete(_logger);
+            }
+        }
+        catch (SqliteException ex)
+        {
+            if (!_checkpointPending || !retry)
+            {
+                Log.SqliteErasureCheckpointFailed(_logger, ex);
+            }
+
+            _checkpointPending = true;
+        }
+        finally
+        {
+            if (busyTimeout is { } milliseconds)
+            {
+                RestoreBusyTimeout(milliseconds);
+            }
+        }
+    }
+
+    private void RestoreBusyTimeout(long milliseconds)
+    {
+        try
+        {
+            using var command = _connection!.CreateCommand();
+            command.CommandText = $"PRAGMA busy_timeout = {milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            DisposeConnection(); // the next batch opens a connection with the configured timeout
+        }
+    }
+
     private IReadOnlyList<Contact> Apply(WriteOperation operation)
     {
+        if (operation.ErasurePlan is { } erasurePlan)
+        {
+            return SqliteErasure.Execute(_connection!, operation.Identifiers, operation.PersonId, erasurePlan);
+        }
+
         var touched = _load!.Execute(operation.Identifiers, inTransaction: true);
-        var changes = operation.Plan(touched);
+        var changes = operation.Plan!(touched);
         if (changes.IsEmpty)
         {
             return touched;
@@ -275,6 +380,15 @@ internal sealed class SqliteWriter : IDisposable
             {
                 throw new InvalidOperationException($"Contact {update.Id} was not found for update under the store's own write lock.");
             }
+        }
+
+        if (changes.Link is { } link)
+        {
+            var parameters = _insertLink!.Parameters;
+            parameters[0].Value = link.Email;
+            parameters[1].Value = link.PhoneNumber;
+            parameters[2].Value = SqliteSql.FormatTimestamp(link.CreatedAt);
+            _insertLink.ExecuteNonQuery();
         }
 
         return changes.ApplyTo(touched, insertedId);
@@ -352,6 +466,12 @@ internal sealed class SqliteWriter : IDisposable
             _update.Parameters.Add("@LinkPrecedence", SqliteType.Text);
             _update.Parameters.Add("@UpdatedAt", SqliteType.Text);
             _update.Parameters.Add("@Id", SqliteType.Integer);
+
+            _insertLink = connection.CreateCommand();
+            _insertLink.CommandText = SqliteErasureSql.InsertLink;
+            _insertLink.Parameters.Add("@Email", SqliteType.Text);
+            _insertLink.Parameters.Add("@PhoneNumber", SqliteType.Text);
+            _insertLink.Parameters.Add("@CreatedAt", SqliteType.Text);
             _connection = connection;
         }
         catch
@@ -371,7 +491,7 @@ internal sealed class SqliteWriter : IDisposable
 
     private void DisposeConnection()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update })
+        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update, _insertLink })
         {
             command?.Dispose();
         }
@@ -383,14 +503,35 @@ internal sealed class SqliteWriter : IDisposable
         _connection = null;
     }
 
-    private sealed class WriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
-        : TaskCompletionSource<IReadOnlyList<Contact>>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class WriteOperation : TaskCompletionSource<IReadOnlyList<Contact>>
     {
-        public ContactIdentifiers Identifiers { get; } = identifiers;
+        public WriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            Identifiers = identifiers;
+            Plan = plan;
+            CancellationToken = cancellationToken;
+        }
 
-        public Func<IReadOnlyList<Contact>, ContactChangeSet> Plan { get; } = plan;
+        public WriteOperation(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> erasurePlan, CancellationToken cancellationToken)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            Identifiers = identifiers;
+            PersonId = personId;
+            ErasurePlan = erasurePlan;
+            CancellationToken = cancellationToken;
+        }
 
-        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public ContactIdentifiers Identifiers { get; }
+
+        public Func<IReadOnlyList<Contact>, ContactChangeSet>? Plan { get; }
+
+        /// <summary>Set for an erasure: of <see cref="Identifiers"/>, or of the person of <see cref="PersonId"/>.</summary>
+        public Func<ErasureScope, ErasureChangeSet>? ErasurePlan { get; }
+
+        public long? PersonId { get; }
+
+        public CancellationToken CancellationToken { get; }
 
         public IReadOnlyList<Contact>? Result { get; set; }
 

@@ -13,4 +13,13 @@ internal static partial class Log
 
     [LoggerMessage(102, LogLevel.Debug, "Restarting a reconcile transaction (restart {Restart}): a touched cluster was merged while its lock was being taken")]
     public static partial void ReconcileRestarted(ILogger logger, int restart);
+
+    [LoggerMessage(103, LogLevel.Debug, "Restarting an erasure transaction (restart {Restart}): the person changed while its locks were being taken")]
+    public static partial void ErasureRestarted(ILogger logger, int restart);
+
+    [LoggerMessage(104, LogLevel.Debug, "Vacuumed the contact tables of schema \"{Schema}\" after an erasure")]
+    public static partial void VacuumedAfterErasure(ILogger logger, string schema);
+
+    [LoggerMessage(105, LogLevel.Warning, "VACUUM after an erasure failed in schema \"{Schema}\" (SQLSTATE {SqlState}); the erasure itself is committed, and dead row versions stay until the next vacuum")]
+    public static partial void VacuumAfterErasureFailed(ILogger logger, Exception exception, string schema, string sqlState);
 }

@@ -11,6 +11,19 @@ public static class GraphInvariants
     public static void AssertHold(IReadOnlyList<Contact> rows, IEnumerable<(string? Email, string? Phone)> requests)
     {
         rows = rows.Where(r => r.DeletedAt is null).ToList();
+        rows.GroupBy(r => (r.Email, r.PhoneNumber)).Where(g => g.Count() > 1).Should().BeEmpty("no two rows hold the same email and phone");
+        var (clusterOfEmail, clusterOfPhone) = AssertStructure(rows);
+        AssertRequests(clusterOfEmail, clusterOfPhone, requests);
+    }
+
+    /// <summary>
+    /// The invariants that hold after any mix of identify requests and erasures: one primary per cluster and it is the
+    /// oldest; no chains; every identifier in exactly one cluster; every row holds a value. Returns the cluster of each value.
+    /// </summary>
+    public static (Dictionary<string, long> ClusterOfEmail, Dictionary<string, long> ClusterOfPhone) AssertStructure(IReadOnlyList<Contact> rows)
+    {
+        rows = rows.Where(r => r.DeletedAt is null).ToList();
+        rows.Should().OnlyContain(r => r.Email != null || r.PhoneNumber != null, "a contact left with no identifier is deleted");
         var byId = rows.ToDictionary(r => r.Id);
         foreach (var row in rows)
         {
@@ -26,8 +39,6 @@ public static class GraphInvariants
                 byId[row.LinkedId.Value].LinkPrecedence.Should().Be(LinkPrecedence.Primary, $"secondary {row.Id} links straight to a primary (no chains)");
             }
         }
-
-        rows.GroupBy(r => (r.Email, r.PhoneNumber)).Where(g => g.Count() > 1).Should().BeEmpty("no two rows hold the same email and phone");
 
         static long Root(Contact r) => r.LinkedId ?? r.Id;
         foreach (var cluster in rows.GroupBy(Root))
@@ -55,6 +66,33 @@ public static class GraphInvariants
             }
         }
 
+        return (clusterOfEmail, clusterOfPhone);
+    }
+
+    /// <summary>
+    /// After erasures: the clusters are exactly the connected components of the live rows over shared values and recorded
+    /// links (a link joins the holder of its email to the holder of its phone number).
+    /// </summary>
+    public static void AssertClustersAreComponents(IReadOnlyList<Contact> rows, IReadOnlyList<ContactLink> links)
+    {
+        var (clusterOfEmail, clusterOfPhone) = AssertStructure(rows);
+        var pairs = rows.Where(r => r.DeletedAt is null).Select(r => (r.Email, r.PhoneNumber))
+            .Concat(links.Where(l => clusterOfEmail.ContainsKey(l.Email) && clusterOfPhone.ContainsKey(l.PhoneNumber)).Select(l => ((string?)l.Email, (string?)l.PhoneNumber)));
+        AssertRequests(clusterOfEmail, clusterOfPhone, pairs);
+    }
+
+    /// <summary>No row and no link holds any of the values.</summary>
+    public static void AssertAbsent(IReadOnlyList<Contact> rows, IReadOnlyList<ContactLink> links, IEnumerable<string> values)
+    {
+        foreach (var value in values)
+        {
+            rows.Should().NotContain(r => r.Email == value || r.PhoneNumber == value, $"{value} was erased");
+            links.Should().NotContain(l => l.Email == value || l.PhoneNumber == value, $"{value} was erased from the links too");
+        }
+    }
+
+    private static void AssertRequests(Dictionary<string, long> clusterOfEmail, Dictionary<string, long> clusterOfPhone, IEnumerable<(string? Email, string? Phone)> requests)
+    {
         // Clusters are the connected components of the requests: identifiers requested together share a cluster, and two
         // clusters are never connected by a request.
         var uf = new Dictionary<string, string>();

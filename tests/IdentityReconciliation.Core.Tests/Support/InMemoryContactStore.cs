@@ -8,12 +8,22 @@ public sealed class InMemoryContactStore : IContactStore
 {
     private readonly object _gate = new();
     private readonly List<Contact> _contacts = [];
+    private readonly List<ContactLink> _links = [];
+    private long _lastId;
 
     public IReadOnlyList<Contact> Snapshot()
     {
         lock (_gate)
         {
             return [.. _contacts];
+        }
+    }
+
+    public IReadOnlyList<ContactLink> Links()
+    {
+        lock (_gate)
+        {
+            return [.. _links];
         }
     }
 
@@ -44,7 +54,7 @@ public sealed class InMemoryContactStore : IContactStore
             long? id = null;
             if (changes.Insert is { } insert)
             {
-                id = _contacts.Count == 0 ? 1 : _contacts.Max(c => c.Id) + 1;
+                id = ++_lastId; // never reused, even after an erasure deleted the newest contact
                 _contacts.Add(new Contact(id.Value, insert.PhoneNumber, insert.Email, insert.LinkedId, insert.LinkPrecedence, insert.CreatedAt, insert.CreatedAt));
             }
 
@@ -54,13 +64,97 @@ public sealed class InMemoryContactStore : IContactStore
                 _contacts[index] = _contacts[index] with { LinkedId = update.LinkedId, LinkPrecedence = update.LinkPrecedence, UpdatedAt = update.UpdatedAt };
             }
 
+            if (changes.Link is { } link && !_links.Exists(l => l.Email == link.Email && l.PhoneNumber == link.PhoneNumber))
+            {
+                _links.Add(link);
+            }
+
             return Task.FromResult(changes.ApplyTo(touched, id));
         }
     }
 
+    public Task<IReadOnlyList<Contact>> EraseAsync(ContactIdentifiers identifiers, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var emails = identifiers.Email is { } e ? new[] { e } : [];
+            var phones = identifiers.PhoneNumber is { } p ? new[] { p } : [];
+            return Task.FromResult(Erase(Scope(emails, phones, null), plan));
+        }
+    }
+
+    public Task<IReadOnlyList<Contact>> ErasePersonAsync(long contactId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var contact = _contacts.Find(c => c.Id == contactId && c.DeletedAt is null);
+            if (contact is null)
+            {
+                return Task.FromResult(Erase(ErasureScope.Empty, plan));
+            }
+
+            var person = Live().Where(c => c.RootId == contact.RootId || c.Id == contact.RootId).ToList();
+            var emails = person.Select(c => c.Email).OfType<string>().Distinct().ToArray();
+            var phones = person.Select(c => c.PhoneNumber).OfType<string>().Distinct().ToArray();
+            return Task.FromResult(Erase(Scope(emails, phones, contact.RootId), plan));
+        }
+    }
+
+    private ErasureScope Scope(string[] emails, string[] phones, long? personRoot)
+    {
+        var live = Live();
+        var roots = live.Where(c => (c.Email is { } e && emails.Contains(e)) || (c.PhoneNumber is { } p && phones.Contains(p))).Select(c => c.RootId).ToHashSet();
+        if (personRoot is { } root)
+        {
+            roots.Add(root);
+        }
+
+        var contacts = live.Where(c => roots.Contains(c.Id) || (c.LinkedId is { } l && roots.Contains(l))).OrderBy(c => c.Id).ToList();
+        var personIds = personRoot is { } r ? contacts.Where(c => c.RootId == r).Select(c => c.Id).Append(r).ToHashSet() : [];
+        var deleted = _contacts
+            .Where(c => c.DeletedAt is not null)
+            .Where(c => (c.Email is { } e && emails.Contains(e)) || (c.PhoneNumber is { } p && phones.Contains(p))
+                || personIds.Contains(c.Id) || (c.LinkedId is { } l && personIds.Contains(l)))
+            .OrderBy(c => c.Id)
+            .ToList();
+        var linkEmails = emails.Concat(contacts.Select(c => c.Email).OfType<string>()).ToHashSet();
+        var linkPhones = phones.Concat(contacts.Select(c => c.PhoneNumber).OfType<string>()).ToHashSet();
+        var links = _links.Where(l => linkEmails.Contains(l.Email) || linkPhones.Contains(l.PhoneNumber)).ToList();
+        return new ErasureScope(emails, phones, personRoot, contacts, deleted, links);
+    }
+
+    private IReadOnlyList<Contact> Erase(ErasureScope scope, Func<ErasureScope, ErasureChangeSet> plan)
+    {
+        var changes = plan(scope);
+        _links.RemoveAll(l => changes.DeletedLinks.Any(d => d.Email == l.Email && d.PhoneNumber == l.PhoneNumber));
+        _contacts.RemoveAll(c => changes.DeletedContactIds.Contains(c.Id));
+        foreach (var removal in changes.RemovedValues)
+        {
+            var index = _contacts.FindIndex(c => c.Id == removal.Id);
+            _contacts[index] = _contacts[index] with
+            {
+                Email = removal.Email ? null : _contacts[index].Email,
+                PhoneNumber = removal.PhoneNumber ? null : _contacts[index].PhoneNumber,
+                UpdatedAt = removal.UpdatedAt,
+            };
+        }
+
+        foreach (var update in changes.Updates)
+        {
+            var index = _contacts.FindIndex(c => c.Id == update.Id);
+            _contacts[index] = _contacts[index] with { LinkedId = update.LinkedId, LinkPrecedence = update.LinkPrecedence, UpdatedAt = update.UpdatedAt };
+        }
+
+        return changes.ApplyTo(scope);
+    }
+
+    private List<Contact> Live() => _contacts.Where(c => c.DeletedAt is null).ToList();
+
     private IReadOnlyList<Contact> Touched(ContactIdentifiers identifiers)
     {
-        var live = _contacts.Where(c => c.DeletedAt is null).ToList();
+        var live = Live();
         var roots = live
             .Where(c => (identifiers.Email is not null && c.Email == identifiers.Email) || (identifiers.PhoneNumber is not null && c.PhoneNumber == identifiers.PhoneNumber))
             .Select(c => c.RootId)

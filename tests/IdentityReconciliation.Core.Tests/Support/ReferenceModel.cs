@@ -1,72 +1,184 @@
 namespace IdentityReconciliation.Tests.Support;
 
 /// <summary>
-/// A deliberately simple, independent model of the product: rows of (id, email, phone), and persons as the connected
-/// components of every identifier pair ever requested (union-find). The primary of a person is its lowest id (the tests
-/// use a clock that always moves forward, so the lowest id is the oldest). It knows nothing of links, precedence or the planner.
-/// Requests must already be normalised.
+/// A deliberately simple, independent model of the product: rows of (id, email, phone), the joins recorded when a request
+/// brought together an email and a phone number of two different persons, and persons as the connected components of the
+/// rows' identifiers and those joins (a union-find rebuilt on every call). The primary of a person is its lowest id (the
+/// tests use a clock that always moves forward, so the lowest id is the oldest). It knows nothing of links, precedence or
+/// the planners. Requests must already be normalised.
 /// </summary>
 public sealed class ReferenceModel
 {
     private readonly List<(long Id, string? Email, string? Phone)> _rows = [];
-    private readonly Dictionary<string, string> _parent = [];
+    private readonly List<(string Email, string Phone)> _joins = [];
+    private long _lastId;
 
     public int RowCount => _rows.Count;
 
+    public IReadOnlyList<long> ContactIds => _rows.Select(r => r.Id).ToList();
+
     public ContactCluster Identify(string? email, string? phone)
     {
-        var matchedBefore = _rows.Any(r => (email != null && r.Email == email) || (phone != null && r.Phone == phone));
-        if (email != null && phone != null)
+        var components = Components();
+        var emailKnown = email != null && _rows.Any(r => r.Email == email);
+        var phoneKnown = phone != null && _rows.Any(r => r.Phone == phone);
+        if (emailKnown && phoneKnown && components.Find(Key("e", email!)) != components.Find(Key("p", phone!)))
         {
-            Union(Key("e", email), Key("p", phone));
+            _joins.Add((email!, phone!)); // the request joins two persons: remember why
         }
 
-        var component = Find(email != null ? Key("e", email) : Key("p", phone!));
-        var members = Members(component);
-        var bringsNew = (email != null && !members.Any(r => r.Email == email)) || (phone != null && !members.Any(r => r.Phone == phone));
-        if (!matchedBefore || bringsNew)
+        if ((email != null && !emailKnown) || (phone != null && !phoneKnown))
         {
-            _rows.Add((_rows.Count + 1, email, phone));
-            members = Members(component);
+            _rows.Add((++_lastId, email, phone));
         }
 
-        var primary = members.MinBy(r => r.Id);
-        var ordered = members.OrderBy(r => r.Id).ToList();
-        var emails = new[] { primary.Email }.Concat(ordered.Select(r => r.Email)).Where(e => e != null).Select(e => e!).Distinct().ToList();
-        var phones = new[] { primary.Phone }.Concat(ordered.Select(r => r.Phone)).Where(p => p != null).Select(p => p!).Distinct().ToList();
-        return new ContactCluster(primary.Id, emails, phones, ordered.Where(r => r.Id != primary.Id).Select(r => r.Id).ToList());
+        components = Components();
+        var component = components.Find(email != null ? Key("e", email) : Key("p", phone!));
+        return View(_rows.Where(r => components.Of(r) == component));
     }
 
-    private List<(long Id, string? Email, string? Phone)> Members(string component) =>
-        _rows.Where(r => Find(r.Email != null ? Key("e", r.Email) : Key("p", r.Phone!)) == component).ToList();
+    /// <summary>Erases the values from every row and join; rows left empty go; what remains of the touched persons is regrouped.</summary>
+    public ErasureResult Erase(string? email, string? phone) =>
+        Erase(email is null ? [] : [email], phone is null ? [] : [phone]);
+
+    /// <summary>Erases every value of the person that row <paramref name="contactId"/> belongs to.</summary>
+    public ErasureResult ErasePerson(long contactId)
+    {
+        if (!_rows.Any(r => r.Id == contactId))
+        {
+            return ErasureResult.Nothing;
+        }
+
+        var components = Components();
+        var component = components.Of(_rows.Single(r => r.Id == contactId));
+        var person = _rows.Where(r => components.Of(r) == component).ToList();
+        return Erase(person.Select(r => r.Email).OfType<string>().ToHashSet(), person.Select(r => r.Phone).OfType<string>().ToHashSet());
+    }
+
+    private ErasureResult Erase(HashSet<string> emails, HashSet<string> phones)
+    {
+        var before = Components();
+        var linkBefore = _rows.ToDictionary(r => r.Id, r => LinkedId(before, r));
+        var affected = _rows.Where(Holds).Select(before.Of).ToHashSet();
+        var personOf = _rows.ToDictionary(r => r.Id, before.Of);
+        if (affected.Count == 0)
+        {
+            _joins.RemoveAll(j => emails.Contains(j.Email) || phones.Contains(j.Phone));
+            return ErasureResult.Nothing;
+        }
+
+        var erased = new List<long>();
+        var changed = new HashSet<long>();
+        for (var i = _rows.Count - 1; i >= 0; i--)
+        {
+            var (id, email, phone) = _rows[i];
+            var keptEmail = email != null && emails.Contains(email) ? null : email;
+            var keptPhone = phone != null && phones.Contains(phone) ? null : phone;
+            if (keptEmail == null && keptPhone == null)
+            {
+                erased.Add(id);
+                _rows.RemoveAt(i);
+            }
+            else if (keptEmail != email || keptPhone != phone)
+            {
+                changed.Add(id);
+                _rows[i] = (id, keptEmail, keptPhone);
+            }
+        }
+
+        _joins.RemoveAll(j => emails.Contains(j.Email) || phones.Contains(j.Phone));
+        var after = Components();
+        foreach (var row in _rows)
+        {
+            if (LinkedId(after, row) != linkBefore[row.Id])
+            {
+                changed.Add(row.Id);
+            }
+        }
+
+        var persons = _rows
+            .Where(r => affected.Contains(personOf[r.Id]))
+            .GroupBy(after.Of)
+            .Select(View)
+            .OrderBy(p => p.PrimaryContactId)
+            .ToList();
+        return new ErasureResult([.. erased.Order()], [.. changed.Order()], persons);
+
+        bool Holds((long Id, string? Email, string? Phone) row) =>
+            (row.Email != null && emails.Contains(row.Email)) || (row.Phone != null && phones.Contains(row.Phone));
+    }
+
+    /// <summary>The link a row would have in the store: none for the lowest id of its person, else that id.</summary>
+    private long? LinkedId(UnionFind components, (long Id, string? Email, string? Phone) row)
+    {
+        var component = components.Of(row);
+        var primary = _rows.Where(r => components.Of(r) == component).Min(r => r.Id);
+        return primary == row.Id ? null : primary;
+    }
+
+    private static ContactCluster View(IEnumerable<(long Id, string? Email, string? Phone)> members)
+    {
+        var ordered = members.OrderBy(r => r.Id).ToList();
+        var primary = ordered[0];
+        var emails = new[] { primary.Email }.Concat(ordered.Select(r => r.Email)).Where(e => e != null).Select(e => e!).Distinct().ToList();
+        var phones = new[] { primary.Phone }.Concat(ordered.Select(r => r.Phone)).Where(p => p != null).Select(p => p!).Distinct().ToList();
+        return new ContactCluster(primary.Id, emails, phones, ordered.Skip(1).Select(r => r.Id).ToList());
+    }
 
     private static string Key(string kind, string value) => kind + ":" + value;
 
-    private string Find(string key)
+    private UnionFind Components()
     {
-        if (!_parent.TryGetValue(key, out var parent))
+        var components = new UnionFind();
+        foreach (var (_, email, phone) in _rows)
         {
-            _parent[key] = key;
-            return key;
+            components.Find(email != null ? Key("e", email) : Key("p", phone!));
+            if (email != null && phone != null)
+            {
+                components.Union(Key("e", email), Key("p", phone));
+            }
         }
 
-        if (parent == key)
+        foreach (var (email, phone) in _joins)
         {
-            return key;
+            components.Union(Key("e", email), Key("p", phone));
         }
 
-        var root = Find(parent);
-        _parent[key] = root;
-        return root;
+        return components;
     }
 
-    private void Union(string a, string b)
+    private sealed class UnionFind
     {
-        var ra = Find(a);
-        var rb = Find(b);
-        if (ra != rb)
+        private readonly Dictionary<string, string> _parent = [];
+
+        public string Of((long Id, string? Email, string? Phone) row) => Find(row.Email != null ? Key("e", row.Email) : Key("p", row.Phone!));
+
+        public string Find(string key)
         {
-            _parent[ra] = rb;
+            if (!_parent.TryGetValue(key, out var parent))
+            {
+                _parent[key] = key;
+                return key;
+            }
+
+            if (parent == key)
+            {
+                return key;
+            }
+
+            var root = Find(parent);
+            _parent[key] = root;
+            return root;
+        }
+
+        public void Union(string a, string b)
+        {
+            var ra = Find(a);
+            var rb = Find(b);
+            if (ra != rb)
+            {
+                _parent[ra] = rb;
+            }
         }
     }
 }

@@ -34,6 +34,20 @@ public static class SqliteRows
             r.DeletedAt is null ? null : ParseUtc(r.DeletedAt))).ToList();
     }
 
+    /// <summary>Every row of the links table (merge evidence); empty when the table does not exist yet.</summary>
+    public static IReadOnlyList<ContactLink> ReadLinks(TempDatabase database)
+    {
+        using var connection = database.OpenRaw();
+        if (connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ContactLink'") == 0)
+        {
+            return [];
+        }
+
+        return connection.Query<(string Email, string PhoneNumber, string CreatedAt)>("SELECT email, phoneNumber, createdAt FROM ContactLink ORDER BY email, phoneNumber")
+            .Select(r => new ContactLink(r.Email, r.PhoneNumber, ParseUtc(r.CreatedAt)))
+            .ToList();
+    }
+
     /// <summary>Timestamps are stored as ISO-8601 UTC text ending in Z.</summary>
     public static DateTimeOffset ParseUtc(string text)
     {

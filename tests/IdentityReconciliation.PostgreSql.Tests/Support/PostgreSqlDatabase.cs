@@ -88,6 +88,20 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable
             r.DeletedAt is { } deleted ? Utc(deleted) : null)).ToList();
     }
 
+    /// <summary>Every row of <c>"ContactLink"</c> in a schema (merge evidence); empty when the table does not exist.</summary>
+    public async Task<IReadOnlyList<ContactLink>> ReadLinksAsync(string schema = "public")
+    {
+        await using var connection = await OpenAsync();
+        if (await connection.ExecuteScalarAsync<bool>("SELECT to_regclass(@Table) IS NULL", new { Table = $"\"{schema}\".\"ContactLink\"" }))
+        {
+            return [];
+        }
+
+        var rows = await connection.QueryAsync<(string Email, string PhoneNumber, DateTime CreatedAt)>(
+            $"SELECT \"email\", \"phoneNumber\", \"createdAt\" FROM \"{schema}\".\"ContactLink\" ORDER BY \"email\", \"phoneNumber\"");
+        return rows.Select(r => new ContactLink(r.Email, r.PhoneNumber, Utc(r.CreatedAt))).ToList();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await DataSource.DisposeAsync();
