@@ -20,7 +20,7 @@ public static class TestHosts
     }
 
     public static ServiceProvider Telesign(
-        FakeProviderServer server, Action<TelesignOptions>? configure = null, CollectingLoggerProvider? logs = null, TimeProvider? clock = null)
+        FakeProviderServer server, Action<TelesignContactMatchOptions>? configure = null, CollectingLoggerProvider? logs = null, TimeProvider? clock = null)
     {
         var services = new ServiceCollection();
         if (clock is not null)
