@@ -85,9 +85,18 @@ internal static class MatchCommand
 
             await using var services = CreateServices(name, environment.Configuration);
             var client = services.GetRequiredService<IIdentityMatchProvider>();
-            var result = await client.MatchAsync(query, cancellationToken);
-            await environment.Output.WriteLineAsync(JsonSerializer.Serialize(result, IndentedJson.IdentityMatchResult));
-            return ExitCodes.Success;
+            try
+            {
+                // The JSON holds "referenceId": the provider's reference for a support ticket.
+                var result = await client.MatchAsync(query, cancellationToken);
+                await environment.Output.WriteLineAsync(JsonSerializer.Serialize(result, IndentedJson.IdentityMatchResult));
+                return ExitCodes.Success;
+            }
+            catch (IdentityMatchException ex) when (ex.ReferenceId is not null)
+            {
+                // The message never holds credentials or personal data; the reference is what the provider's support asks for.
+                return await CommandErrors.FailAsync(environment, $"{ex.GetType().Name}: {ex.Message} (reference id {ex.ReferenceId})");
+            }
         }));
         return command;
     }

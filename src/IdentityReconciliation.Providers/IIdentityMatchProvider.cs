@@ -7,7 +7,8 @@ namespace IdentityReconciliation.Providers;
 /// <remarks>
 /// Both <c>TelesignContactMatchClient</c> and <c>CmIdentityMatchClient</c> implement this interface; each one
 /// registered through DI is also resolvable as an <see cref="IIdentityMatchProvider"/> (resolve
-/// <c>IEnumerable&lt;IIdentityMatchProvider&gt;</c> when more than one is registered).
+/// <c>IEnumerable&lt;IIdentityMatchProvider&gt;</c> when more than one is registered). A named registration is a keyed
+/// service: <c>GetRequiredKeyedService&lt;IIdentityMatchProvider&gt;(name)</c> or <c>[FromKeyedServices(name)]</c>.
 /// </remarks>
 public interface IIdentityMatchProvider
 {
@@ -28,7 +29,8 @@ public interface IIdentityMatchProvider
     /// <exception cref="IdentityMatchConfigurationException">The credentials or the account need fixing.</exception>
     /// <exception cref="IdentityMatchInvalidQueryException">The provider rejected the query as invalid.</exception>
     /// <exception cref="IdentityMatchProviderUnavailableException">
-    /// The provider failed, or did not answer, for longer than the resilience policy allows.
+    /// The provider failed or did not answer, and the resilience policy did not (or may not, because the call may have been
+    /// billed) retry it any more.
     /// </exception>
     /// <exception cref="IdentityMatchInvalidResponseException">The provider's answer could not be read.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

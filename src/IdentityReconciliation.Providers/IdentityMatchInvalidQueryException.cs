@@ -1,11 +1,9 @@
-using System.Net;
-
 namespace IdentityReconciliation.Providers;
 
 /// <summary>
-/// The provider rejected the query as invalid (HTTP 400, 404 or 422). The request is not retried; fix the query.
-/// Queries that can be checked before sending (a malformed phone number, no field to compare) throw
-/// <see cref="ArgumentException"/> instead, without any HTTP call.
+/// The provider rejected the query as invalid (HTTP 400, 404 or 422; Telesign 2801, 2807, 2808). The request is not
+/// retried; fix the query. Queries that can be checked before sending (a malformed phone number, no field to compare)
+/// throw <see cref="ArgumentException"/> instead, without any HTTP call.
 /// </summary>
 public sealed class IdentityMatchInvalidQueryException : IdentityMatchException
 {
@@ -32,23 +30,11 @@ public sealed class IdentityMatchInvalidQueryException : IdentityMatchException
 
     /// <summary>Creates an exception for <paramref name="provider"/>.</summary>
     /// <param name="provider">The provider's name.</param>
-    /// <param name="message">What went wrong.</param>
-    /// <param name="statusCode">The HTTP status of the provider's answer.</param>
-    /// <param name="errors">The errors from the provider's answer.</param>
-    public IdentityMatchInvalidQueryException(
-        string? provider,
-        string? message,
-        HttpStatusCode statusCode,
-        IReadOnlyList<IdentityMatchProviderError>? errors)
-        : base(provider, message, null)
+    /// <param name="message">What went wrong and what to do.</param>
+    /// <param name="details">The provider's answer, as far as one arrived.</param>
+    /// <param name="innerException">The cause, if any.</param>
+    public IdentityMatchInvalidQueryException(string? provider, string? message, IdentityMatchFailureDetails? details, Exception? innerException = null)
+        : base(provider, message, details, innerException)
     {
-        StatusCode = statusCode;
-        Errors = errors ?? [];
     }
-
-    /// <summary>The HTTP status of the provider's answer.</summary>
-    public HttpStatusCode? StatusCode { get; }
-
-    /// <summary>The errors from the provider's answer; empty when it gave none.</summary>
-    public IReadOnlyList<IdentityMatchProviderError> Errors { get; } = [];
 }

@@ -1,10 +1,9 @@
-using System.Net;
-
 namespace IdentityReconciliation.Providers;
 
 /// <summary>
-/// The provider answered, but the answer could not be read: malformed JSON, a missing block, or an HTTP status this
-/// client does not know. The request is not retried, because the provider may have processed (and billed) it.
+/// The provider answered, but the answer could not be read: malformed JSON, a missing block, a status or state this
+/// client does not know, or an unexpected HTTP status. The request is not retried, because the provider may have
+/// processed (and billed) it.
 /// </summary>
 public sealed class IdentityMatchInvalidResponseException : IdentityMatchException
 {
@@ -31,15 +30,11 @@ public sealed class IdentityMatchInvalidResponseException : IdentityMatchExcepti
 
     /// <summary>Creates an exception for <paramref name="provider"/>.</summary>
     /// <param name="provider">The provider's name.</param>
-    /// <param name="message">What went wrong.</param>
-    /// <param name="statusCode">The HTTP status of the answer.</param>
-    /// <param name="innerException">The cause, if any (e.g. a JSON error).</param>
-    public IdentityMatchInvalidResponseException(string? provider, string? message, HttpStatusCode statusCode, Exception? innerException)
-        : base(provider, message, innerException)
+    /// <param name="message">What went wrong and what to do.</param>
+    /// <param name="details">The provider's answer, as far as one arrived.</param>
+    /// <param name="innerException">The cause, if any.</param>
+    public IdentityMatchInvalidResponseException(string? provider, string? message, IdentityMatchFailureDetails? details, Exception? innerException = null)
+        : base(provider, message, details, innerException)
     {
-        StatusCode = statusCode;
     }
-
-    /// <summary>The HTTP status of the answer.</summary>
-    public HttpStatusCode? StatusCode { get; }
 }

@@ -1,10 +1,9 @@
-using System.Net;
-
 namespace IdentityReconciliation.Providers;
 
 /// <summary>
-/// The provider failed, or did not answer, for longer than the resilience policy allows: retries were used up, the
-/// total timeout passed, or the circuit breaker is open and fails fast.
+/// The provider failed, or did not answer, for longer than the resilience policy allows: a failure that is not retried
+/// (by default everything that may have been billed), retries used up, the total timeout passed, the circuit breaker
+/// open, the rate limiter refusing, or a provider status saying the service is temporarily unavailable.
 /// </summary>
 public sealed class IdentityMatchProviderUnavailableException : IdentityMatchException
 {
@@ -32,36 +31,16 @@ public sealed class IdentityMatchProviderUnavailableException : IdentityMatchExc
     /// <summary>Creates an exception for <paramref name="provider"/>.</summary>
     /// <param name="provider">The provider's name.</param>
     /// <param name="message">What went wrong.</param>
+    /// <param name="details">The provider's last answer, as far as one arrived.</param>
     /// <param name="innerException">The cause, if any (a timeout, a broken circuit, a connection failure).</param>
-    /// <param name="statusCode">The HTTP status of the last answer, if any arrived.</param>
-    /// <param name="providerStatus">The provider's own status code of the last answer, if any.</param>
-    /// <param name="attempts">How many HTTP requests were sent.</param>
-    /// <param name="retryAfter">How long the provider or the circuit breaker asks to wait, if known.</param>
+    /// <param name="retryAfter">How long the provider, the circuit breaker or the rate limiter asks to wait, if known.</param>
     public IdentityMatchProviderUnavailableException(
-        string? provider,
-        string? message,
-        Exception? innerException,
-        HttpStatusCode? statusCode,
-        string? providerStatus,
-        int attempts,
-        TimeSpan? retryAfter = null)
-        : base(provider, message, innerException)
+        string? provider, string? message, IdentityMatchFailureDetails? details, Exception? innerException = null, TimeSpan? retryAfter = null)
+        : base(provider, message, details, innerException)
     {
-        StatusCode = statusCode;
-        ProviderStatus = providerStatus;
-        Attempts = attempts;
         RetryAfter = retryAfter;
     }
 
-    /// <summary>The HTTP status of the last answer, or <see langword="null"/> when none arrived.</summary>
-    public HttpStatusCode? StatusCode { get; }
-
-    /// <summary>The provider's own status code of the last answer, e.g. Telesign <c>2802</c>, if any.</summary>
-    public string? ProviderStatus { get; }
-
-    /// <summary>How many HTTP requests were sent for the call (0 when the circuit breaker failed it fast).</summary>
-    public int Attempts { get; }
-
-    /// <summary>How long the provider (<c>Retry-After</c>) or the open circuit asks to wait, if known.</summary>
+    /// <summary>How long the provider (<c>Retry-After</c>), the open circuit or the rate limiter asks to wait, if known.</summary>
     public TimeSpan? RetryAfter { get; }
 }

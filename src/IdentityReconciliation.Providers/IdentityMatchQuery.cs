@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace IdentityReconciliation.Providers;
 
@@ -86,6 +87,25 @@ public sealed record IdentityMatchQuery
         }
 
         return builder.Append(first ? "(none) }" : " }").ToString();
+    }
+
+    /// <summary>
+    /// The phone number's digits, after removing spaces, dashes, dots and brackets and checking that what remains is
+    /// E.164: an optional (or, with <paramref name="requirePlus"/>, mandatory) <c>+</c>, then 7 to 15 digits not
+    /// starting with 0 (the shortest numbers in use, e.g. +683 4002 in Niue, have 7). Messages never repeat the number.
+    /// </summary>
+    /// <exception cref="ArgumentException">The number is not E.164.</exception>
+    internal string PhoneDigits(bool requirePlus, string paramName)
+    {
+        var match = Regex.Match(PhoneNumber.Trim(), @"^(\+?)[\s\-.()]*((?:\d[\s\-.()]*)*)$", RegexOptions.None, TimeSpan.FromSeconds(1));
+        var digits = match.Success ? new string(match.Groups[2].Value.Where(char.IsAsciiDigit).ToArray()) : null;
+        var problem = digits is null
+            ? "it contains a character other than digits and separators"
+            : requirePlus && match.Groups[1].Length == 0 ? "it must start with '+' and the country code, e.g. +31612345678"
+            : digits.Length is < 7 or > 15 || digits[0] == '0' ? "a country code (not starting with 0) and 7 to 15 digits in all" : null;
+        return problem is null
+            ? digits!
+            : throw new ArgumentException($"The phone number must be in international E.164 form, e.g. +15555551212: {problem}.", paramName);
     }
 
     internal static string Format(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -7,9 +7,11 @@ namespace IdentityReconciliation.Providers;
 /// jitter, a circuit breaker, and a timeout per attempt (in that order, outermost first).
 /// </summary>
 /// <remarks>
-/// Identity-match calls are billed. A request is retried only where it surely did not take effect or the provider asks
-/// for it: a connection failure before any response, an attempt timeout, and HTTP 408, 429, 502, 503 and 504. HTTP 500,
-/// 400, 401, 403, 404 and 422 are never retried. Set <see cref="MaxRetryAttempts"/> to 0 to turn retries off.
+/// Identity-match calls are billed POSTs without an idempotency key, so by default a request is retried only where it
+/// surely never reached the provider or the provider asks for it: a connection that could not be established (name
+/// resolution, connect, TLS handshake) and HTTP 429. Everything that may have been processed and billed (an attempt
+/// timeout after the request was sent, a connection dropped before the answer, HTTP 408, 502, 503 and 504) is retried
+/// only when <see cref="RetryWhenPossiblyBilled"/> is set. HTTP 400, 401, 403, 404, 422 and 500 are never retried.
 /// </remarks>
 public sealed class IdentityMatchResilienceOptions : IValidatableObject
 {
@@ -26,6 +28,13 @@ public sealed class IdentityMatchResilienceOptions : IValidatableObject
     /// <summary>How many times a failed attempt is retried; 0 turns retries off. Default 3.</summary>
     [Range(0, 10)]
     public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// Also retry failures after which the provider may have done (and billed) the lookup: an attempt timeout, a
+    /// connection dropped after the request was sent, HTTP 408, 502, 503 and 504. Each such retry may be billed again.
+    /// Neither provider documents a 503 as "nothing was done", so it is here too. Default <see langword="false"/>.
+    /// </summary>
+    public bool RetryWhenPossiblyBilled { get; set; }
 
     /// <summary>The delay before the first retry; later ones double it, with jitter. Default 1 second.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
@@ -45,7 +54,7 @@ public sealed class IdentityMatchResilienceOptions : IValidatableObject
 
     /// <summary>
     /// The share of failed attempts within <see cref="CircuitBreakerSamplingDuration"/> that opens the circuit.
-    /// Failures are connection failures, timeouts, HTTP 408, 429 and 5xx. Default 0.5.
+    /// Failures are connection failures and drops, timeouts, HTTP 408, 429 and 5xx. Default 0.5.
     /// </summary>
     [Range(0.01, 1.0)]
     public double CircuitBreakerFailureRatio { get; set; } = 0.5;

@@ -74,7 +74,10 @@ public sealed record IdentityMatchResult
     /// <summary>The provider's own status, e.g. Telesign <c>2800</c> or CM.com <c>success</c>, for diagnostics.</summary>
     public string? ProviderStatus { get; init; }
 
-    /// <summary>The provider's transaction reference, when it returns one (Telesign <c>reference_id</c>).</summary>
+    /// <summary>
+    /// The provider's reference for this call, when it returns one (Telesign <c>reference_id</c>, a CM.com request-id
+    /// header): quote it in a support ticket.
+    /// </summary>
     public string? ReferenceId { get; init; }
 
     /// <summary>The score of <paramref name="field"/>, or <see langword="null"/> when the provider gave none.</summary>

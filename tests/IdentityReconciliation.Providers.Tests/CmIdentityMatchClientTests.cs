@@ -102,7 +102,6 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [InlineData("""{"state":"no data"}""", IdentityMatchOutcome.NoData)]
     [InlineData("""{"state":"out_of_coverage"}""", IdentityMatchOutcome.OutOfCoverage)]
     [InlineData("""{"state":"NotApplicable"}""", IdentityMatchOutcome.NotApplicable)]
-    [InlineData("""{"state":"something-new","firstNameScore":100}""", IdentityMatchOutcome.NoData)]
     public async Task MatchAsync_StatesWithoutData_AreOutcomes(string json, IdentityMatchOutcome expected)
     {
         _server.Default = context => Respond.Json(context, 200, json);
@@ -116,9 +115,183 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MatchAsync_503ThenSuccess_RetriesWithValidToken()
+    public async Task MatchAsync_UnknownState_ThrowsInvalidResponseInsteadOfNoData()
     {
-        _server.Enqueue(context => Respond.Status(context, 503));
+        _server.Default = context => Respond.Json(context, 200, """{"state":"something-new","firstNameScore":100}""");
+        await using var services = CmServer.Host(_server, _keyId);
+
+        var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+
+        var error = (await act.Should().ThrowAsync<IdentityMatchInvalidResponseException>()).Which;
+        error.ProviderStatus.Should().Be("something-new");
+        _server.RequestCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task MatchAsync_SandboxBaseAddress_PostsToTheSandboxServiceRoot()
+    {
+        var sandbox = new Uri(_server.BaseAddress, "mobile-identity-sandbox/v1");
+        await using var services = CmServer.Host(_server, _keyId, options => options.BaseAddress = sandbox);
+
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+
+        _server.Requests.Single().Path.Should().Be("/mobile-identity-sandbox/v1/identity-match");
+        new Cm.CmIdentityMatchOptions().BaseAddress.Should().Be(new Uri("https://api.cm.com/mobile-identity/v1"));
+        Cm.CmIdentityMatchOptions.SandboxBaseAddress.Should().Be("https://api.cm.com/mobile-identity-sandbox/v1");
+    }
+
+    [Fact]
+    public async Task MatchAsync_HostSuppliedRateLimiter_IsUsedForEveryAttempt()
+    {
+        var limiter = new CountingLimiter();
+        _server.Enqueue(context => Respond.Status(context, 429));
+        await using var services = CmServer.Host(_server, _keyId, options =>
+        {
+            options.RateLimiter = limiter;
+            options.MinimumRequestInterval = TimeSpan.FromHours(1); // not used when the host supplies a limiter
+        });
+
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+
+        limiter.Acquired.Should().Be(3, "one permit per attempt, the retry included");
+        _server.RequestCount.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task MatchAsync_HostRateLimiterRefuses_ThrowsUnavailableWithoutSending()
+    {
+        await using var services = CmServer.Host(_server, _keyId, options => options.RateLimiter = new CountingLimiter { Refuse = true });
+
+        var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+
+        var error = (await act.Should().ThrowAsync<IdentityMatchProviderUnavailableException>()).Which;
+        error.RetryAfter.Should().Be(TimeSpan.FromSeconds(2));
+        _server.RequestCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task MatchAsync_RequestIdHeader_BecomesTheReferenceIdOnSuccessAndFailure()
+    {
+        _server.Enqueue(
+            context => Respond.Json(context, 200, CmServer.ScoreJson, ("X-Request-Id", "cm-request-1")),
+            context => Respond.Json(context, 400, """{"title":"Validation failed"}""", ("X-Correlation-Id", "cm-request-2")));
+        await using var services = CmServer.Host(_server, _keyId);
+        var provider = services.GetRequiredService<IIdentityMatchProvider>();
+
+        (await provider.MatchAsync(Query)).ReferenceId.Should().Be("cm-request-1");
+        (await FluentActions.Awaiting(() => provider.MatchAsync(Query)).Should().ThrowAsync<IdentityMatchInvalidQueryException>())
+            .Which.ReferenceId.Should().Be("cm-request-2");
+    }
+
+    [Fact]
+    public async Task MatchAsync_401EchoingTheBearerTokenAndQuery_RepeatsNoSecretOrPersonalData()
+    {
+        _server.Authenticate = null;
+        _server.Default = context => Respond.Json(context, 401, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            message = $"Token {context.Request.Headers.Authorization} rejected for John Doe, Konijnenberg 24, 4825 BD, 1965-03-10, +31613245678",
+        }));
+        var logs = new CollectingLoggerProvider();
+        await using var services = CmServer.Host(_server, _keyId, logs: logs);
+
+        var error = (await FluentActions.Awaiting(() => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query))
+            .Should().ThrowAsync<IdentityMatchConfigurationException>()).Which;
+
+        var token = _server.Requests.Single().Header("Authorization")!["Bearer ".Length..];
+        foreach (var text in new[] { error.Message, error.ToString(), string.Join(" ", error.Errors), logs.AllText })
+        {
+            foreach (var secret in new[] { token, CmServer.Secret, "John", "Doe", "Konijnenberg", "4825 BD", "1965-03-10", "31613245678" })
+            {
+                text.Should().NotContain(secret);
+            }
+        }
+
+        error.Message.Should().Contain("HTTP 401").And.Contain("[redacted]");
+    }
+
+    [Fact]
+    public async Task MatchAsync_SevenDigitE164Number_IsAccepted()
+    {
+        await using var services = CmServer.Host(_server, _keyId);
+
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(new IdentityMatchQuery("+683 4002") { LastName = "Doe" });
+
+        _server.Requests.Single().BodyText.Should().StartWith("""{"phoneNumber":"+6834002",""");
+    }
+
+    [Fact]
+    public async Task MatchAsync_MintedJwt_HasNotBeforeBackdated()
+    {
+        await using var services = CmServer.Host(_server, _keyId);
+
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+
+        var payload = _server.Requests.Single().Header("Authorization")!.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        using var claims = JsonDocument.Parse(Convert.FromBase64String(payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=')));
+        var iat = claims.RootElement.GetProperty("iat").GetInt64();
+        claims.RootElement.GetProperty("nbf").GetInt64().Should().Be(iat - 30, "a CM.com server whose clock is a little behind still accepts it");
+    }
+
+    private sealed class CountingLimiter : System.Threading.RateLimiting.RateLimiter
+    {
+        private int _acquired;
+
+        public bool Refuse { get; init; }
+
+        public int Acquired => Volatile.Read(ref _acquired);
+
+        public override TimeSpan? IdleDuration => null;
+
+        public override System.Threading.RateLimiting.RateLimiterStatistics? GetStatistics() => null;
+
+        protected override System.Threading.RateLimiting.RateLimitLease AttemptAcquireCore(int permitCount) => Lease();
+
+        protected override ValueTask<System.Threading.RateLimiting.RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Lease());
+
+        private System.Threading.RateLimiting.RateLimitLease Lease()
+        {
+            if (Refuse)
+            {
+                return new Refused();
+            }
+
+            Interlocked.Increment(ref _acquired);
+            return new Granted();
+        }
+
+        private sealed class Granted : System.Threading.RateLimiting.RateLimitLease
+        {
+            public override bool IsAcquired => true;
+
+            public override IEnumerable<string> MetadataNames => [];
+
+            public override bool TryGetMetadata(string metadataName, out object? metadata)
+            {
+                metadata = null;
+                return false;
+            }
+        }
+
+        private sealed class Refused : System.Threading.RateLimiting.RateLimitLease
+        {
+            public override bool IsAcquired => false;
+
+            public override IEnumerable<string> MetadataNames => [System.Threading.RateLimiting.MetadataName.RetryAfter.Name];
+
+            public override bool TryGetMetadata(string metadataName, out object? metadata)
+            {
+                metadata = TimeSpan.FromSeconds(2);
+                return metadataName == System.Threading.RateLimiting.MetadataName.RetryAfter.Name;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task MatchAsync_429ThenSuccess_RetriesWithValidToken()
+    {
+        _server.Enqueue(context => Respond.Status(context, 429));
         await using var services = CmServer.Host(_server, _keyId);
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
@@ -207,7 +380,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     {
         var calls = 0;
         _server.Authenticate = request => request.Header("Authorization")!.StartsWith("Bearer token-", StringComparison.Ordinal) ? null : "no token";
-        _server.Enqueue(context => Respond.Status(context, 502));
+        _server.Enqueue(context => Respond.Status(context, 429));
         await using var services = CmServer.Host(_server, _keyId, options =>
         {
             options.KeyId = null;
@@ -238,15 +411,20 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MatchAsync_SlowResponse_AttemptTimeoutRetries()
+    public async Task MatchAsync_SlowResponseWithRetryWhenPossiblyBilled_AttemptTimeoutRetries()
     {
-        _server.Enqueue(Respond.After(TimeSpan.FromSeconds(60), CmServer.Score));
-        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2));
+        _server.Enqueue(CmServer.Score, Respond.After(TimeSpan.FromSeconds(60), CmServer.Score));
+        await using var services = CmServer.Host(_server, _keyId, options =>
+        {
+            options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
+            options.Resilience.RetryWhenPossiblyBilled = true;
+        });
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query); // warm connection: the timeout cuts the slow answer
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
         result.Outcome.Should().Be(IdentityMatchOutcome.Compared);
-        _server.RequestCount.Should().Be(2);
+        _server.RequestCount.Should().Be(1 + 2);
     }
 
     [Fact]
@@ -273,16 +451,26 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
         _server.RequestCount.Should().Be(1);
     }
 
-    [Fact]
-    public async Task MatchAsync_DroppedConnectionThenSuccess_Retries()
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 3)]
+    public async Task MatchAsync_TwoDropsAfterFullBodyRead_AreRetriedOnlyWhenPossiblyBilledRetriesAreOn(bool retryWhenPossiblyBilled, int expectedRequests)
     {
         _server.Enqueue(Respond.Drop, Respond.Drop);
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.RetryWhenPossiblyBilled = retryWhenPossiblyBilled);
 
-        var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
+        var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
-        result.Outcome.Should().Be(IdentityMatchOutcome.Compared);
-        _server.RequestCount.Should().Be(3);
+        if (retryWhenPossiblyBilled)
+        {
+            (await act()).Outcome.Should().Be(IdentityMatchOutcome.Compared);
+        }
+        else
+        {
+            (await act.Should().ThrowAsync<IdentityMatchProviderUnavailableException>()).Which.Message.Should().Contain("billed");
+        }
+
+        _server.RequestCount.Should().Be(expectedRequests);
     }
 
     [Fact]
@@ -292,6 +480,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
         await using var services = CmServer.Host(_server, _keyId, options =>
         {
             options.Resilience.MaxRetryAttempts = 1;
+            options.Resilience.RetryWhenPossiblyBilled = true;
             options.Resilience.CircuitBreakerMinimumThroughput = 4;
             options.Resilience.CircuitBreakerFailureRatio = 1.0;
             options.Resilience.CircuitBreakerBreakDuration = TimeSpan.FromSeconds(30);
@@ -353,7 +542,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_SecretsAndTokensAndPersonalData_NeverLoggedOrInExceptions()
     {
         var logs = new CollectingLoggerProvider();
-        _server.Enqueue(context => Respond.Status(context, 503));
+        _server.Enqueue(context => Respond.Status(context, 429));
         await using var services = CmServer.Host(_server, _keyId, logs: logs);
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 

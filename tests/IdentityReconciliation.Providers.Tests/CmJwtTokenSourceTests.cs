@@ -51,7 +51,7 @@ public sealed class CmJwtTokenSourceTests
 
         renewed.Should().NotBe(first);
         renewed.Should().Be(CmJwtTokenSource.Create(
-            KeyId, Encoding.UTF8.GetBytes(CmServer.Secret), DateTimeOffset.FromUnixTimeSeconds(1704067246), TimeSpan.FromSeconds(60)));
+            KeyId, Encoding.UTF8.GetBytes(CmServer.Secret), DateTimeOffset.FromUnixTimeSeconds(1704067246), TimeSpan.FromSeconds(60), CmJwtTokenSource.NotBeforeSkew));
     }
 
     [Fact]
@@ -64,5 +64,18 @@ public sealed class CmJwtTokenSourceTests
         clock.Advance(TimeSpan.FromMinutes(-5));
 
         source.GetToken().Should().NotBe(first);
+    }
+
+    [Fact]
+    public void GetToken_NotBefore_IsBackdatedBySkew()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1704067200));
+        var source = new CmJwtTokenSource(KeyId, CmServer.Secret, TimeSpan.FromSeconds(60), clock, NullLogger.Instance);
+
+        var payload = source.GetToken().Split('.')[1];
+
+        // {"iat":1704067200,"nbf":1704067170,"exp":1704067260} in base64url
+        Encoding.UTF8.GetString(Convert.FromBase64String(payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=')))
+            .Should().Be("""{"iat":1704067200,"nbf":1704067170,"exp":1704067260}""");
     }
 }

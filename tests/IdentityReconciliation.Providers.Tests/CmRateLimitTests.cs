@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using IdentityReconciliation.Providers.Internal;
+using IdentityReconciliation.Providers.Cm;
 using IdentityReconciliation.Providers.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -130,7 +130,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
     public async Task MatchAsync_Retry_WaitsForTheLimitToo()
     {
         await using var services = Host(Interval);
-        _server.Enqueue(context => Respond.Status(context, 503));
+        _server.Enqueue(context => Respond.Status(context, 429));
 
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query(0));
 
@@ -143,7 +143,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
     {
         // The defect of issue 16: the interval ran from the moment a caller left the queue, so a request delayed
         // after that (token, signing, a stalled thread pool) could be sent together with the next one.
-        var gate = RequestSpacingGate.For("test:" + Guid.NewGuid());
+        var gate = CmRateLimit.Gate.For("test:" + Guid.NewGuid());
         var first = await gate.WaitTurnAsync(Interval, TimeProvider.System, CancellationToken.None);
         var second = gate.WaitTurnAsync(Interval, TimeProvider.System, CancellationToken.None).AsTask();
 
@@ -159,7 +159,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
     [Fact]
     public async Task WaitTurnAsync_TurnDisposedWithoutSending_NextCallerDoesNotWait()
     {
-        var gate = RequestSpacingGate.For("test:" + Guid.NewGuid());
+        var gate = CmRateLimit.Gate.For("test:" + Guid.NewGuid());
         var first = await gate.WaitTurnAsync(TimeSpan.FromHours(1), TimeProvider.System, CancellationToken.None);
         var second = gate.WaitTurnAsync(TimeSpan.FromHours(1), TimeProvider.System, CancellationToken.None).AsTask();
 

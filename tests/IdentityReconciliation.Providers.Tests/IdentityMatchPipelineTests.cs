@@ -15,37 +15,46 @@ public sealed class IdentityMatchPipelineTests
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
+    private static bool Retry(Outcome<HttpResponseMessage> outcome, bool possiblyBilled) => ResiliencePipelines.ShouldRetry(
+        outcome, new IdentityMatchResilienceOptions { RetryWhenPossiblyBilled = possiblyBilled }, TimeProvider.System);
+
     [Theory]
-    [InlineData(408, true)]
-    [InlineData(429, true)]
-    [InlineData(502, true)]
-    [InlineData(503, true)]
-    [InlineData(504, true)]
-    [InlineData(500, false)]
-    [InlineData(400, false)]
-    [InlineData(401, false)]
-    [InlineData(403, false)]
-    [InlineData(404, false)]
-    [InlineData(422, false)]
-    [InlineData(200, false)]
-    public void ShouldRetry_Status_OnlyWhereRequestSurelyDidNotTakeEffectOrServerAsks(int status, bool expected)
+    [InlineData(429, true, true)]
+    [InlineData(408, false, true)]
+    [InlineData(502, false, true)]
+    [InlineData(503, false, true)]
+    [InlineData(504, false, true)]
+    [InlineData(500, false, false)]
+    [InlineData(400, false, false)]
+    [InlineData(401, false, false)]
+    [InlineData(403, false, false)]
+    [InlineData(404, false, false)]
+    [InlineData(422, false, false)]
+    [InlineData(200, false, false)]
+    public void ShouldRetry_Status_ByDefaultOnlyWhereTheProviderAsks(int status, bool byDefault, bool whenPossiblyBilled)
     {
         using var response = new HttpResponseMessage((HttpStatusCode)status);
 
-        IdentityMatchPipelineFactory.ShouldRetry(Outcome.FromResult(response), TimeSpan.FromSeconds(30), TimeProvider.System)
-            .Should().Be(expected);
+        Retry(Outcome.FromResult(response), possiblyBilled: false).Should().Be(byDefault);
+        Retry(Outcome.FromResult(response), possiblyBilled: true).Should().Be(whenPossiblyBilled);
     }
 
     [Fact]
-    public void ShouldRetry_Exceptions_ConnectionFailureAndAttemptTimeoutOnly()
+    public void ShouldRetry_Exceptions_ByDefaultOnlyWhenTheRequestNeverLeft()
     {
-        Retry(new HttpRequestException(HttpRequestError.ConnectionError, "refused")).Should().BeTrue();
-        Retry(new TimeoutRejectedException()).Should().BeTrue();
-        Retry(new InvalidOperationException()).Should().BeFalse();
-        Retry(new OperationCanceledException()).Should().BeFalse();
+        foreach (var neverSent in new[] { HttpRequestError.NameResolutionError, HttpRequestError.ConnectionError, HttpRequestError.SecureConnectionError })
+        {
+            Retry(Outcome.FromException<HttpResponseMessage>(new HttpRequestException(neverSent, "no connection")), possiblyBilled: false).Should().BeTrue();
+        }
 
-        static bool Retry(Exception exception) => IdentityMatchPipelineFactory.ShouldRetry(
-            Outcome.FromException<HttpResponseMessage>(exception), TimeSpan.FromSeconds(30), TimeProvider.System);
+        var dropped = Outcome.FromException<HttpResponseMessage>(new HttpRequestException(HttpRequestError.ResponseEnded, "dropped"));
+        var timedOut = Outcome.FromException<HttpResponseMessage>(new TimeoutRejectedException());
+        Retry(dropped, possiblyBilled: false).Should().BeFalse();
+        Retry(timedOut, possiblyBilled: false).Should().BeFalse();
+        Retry(dropped, possiblyBilled: true).Should().BeTrue();
+        Retry(timedOut, possiblyBilled: true).Should().BeTrue();
+        Retry(Outcome.FromException<HttpResponseMessage>(new InvalidOperationException()), possiblyBilled: true).Should().BeFalse();
+        Retry(Outcome.FromException<HttpResponseMessage>(new OperationCanceledException()), possiblyBilled: true).Should().BeFalse();
     }
 
     [Fact]
@@ -55,10 +64,10 @@ public sealed class IdentityMatchPipelineTests
         using var response = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
         response.Headers.RetryAfter = new RetryConditionHeaderValue(Now.AddSeconds(7));
 
-        IdentityMatchPipelineFactory.GetRetryAfter(response, clock).Should().Be(TimeSpan.FromSeconds(7));
+        ResiliencePipelines.GetRetryAfter(response, clock).Should().Be(TimeSpan.FromSeconds(7));
 
         clock.Advance(TimeSpan.FromSeconds(10));
-        IdentityMatchPipelineFactory.GetRetryAfter(response, clock).Should().Be(TimeSpan.Zero, "a date in the past means now");
+        ResiliencePipelines.GetRetryAfter(response, clock).Should().Be(TimeSpan.Zero, "a date in the past means now");
     }
 
     [Fact]
@@ -69,27 +78,10 @@ public sealed class IdentityMatchPipelineTests
         withinCap.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(30));
         using var beyondCap = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         beyondCap.Headers.RetryAfter = new RetryConditionHeaderValue(Now.AddMinutes(5));
+        var options = new IdentityMatchResilienceOptions { MaxRetryAfter = TimeSpan.FromSeconds(30) };
 
-        IdentityMatchPipelineFactory.ShouldRetry(Outcome.FromResult(withinCap), TimeSpan.FromSeconds(30), clock).Should().BeTrue();
-        IdentityMatchPipelineFactory.ShouldRetry(Outcome.FromResult(beyondCap), TimeSpan.FromSeconds(30), clock).Should().BeFalse();
-    }
-
-    [Fact]
-    public async Task Copy_RequestWithContent_CopiesMethodUriHeadersAndBytes()
-    {
-        using var original = new HttpRequestMessage(HttpMethod.Post, "https://example.test/v1/x");
-        original.Headers.TryAddWithoutValidation("X-Custom", "1");
-        original.Content = new ByteArrayContent("{}"u8.ToArray());
-        original.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-
-        using var copy = IdentityMatchResilienceHandler.Copy(original, "{}"u8.ToArray());
-
-        copy.Should().NotBeSameAs(original);
-        copy.Method.Should().Be(HttpMethod.Post);
-        copy.RequestUri.Should().Be(original.RequestUri);
-        copy.Headers.GetValues("X-Custom").Should().Equal("1");
-        copy.Content!.Headers.ContentType!.ToString().Should().Be("application/json");
-        Encoding.UTF8.GetString(await copy.Content.ReadAsByteArrayAsync()).Should().Be("{}");
+        ResiliencePipelines.ShouldRetry(Outcome.FromResult(withinCap), options, clock).Should().BeTrue();
+        ResiliencePipelines.ShouldRetry(Outcome.FromResult(beyondCap), options, clock).Should().BeFalse();
     }
 
     [Fact]
@@ -98,7 +90,7 @@ public sealed class IdentityMatchPipelineTests
         await using var server = await FakeProviderServer.StartAsync();
         server.Authenticate = TelesignServer.Hmac();
         server.Default = TelesignServer.Success;
-        server.Enqueue(context => Respond.Status(context, 503), context => Respond.Json(context, 400, "{}"));
+        server.Enqueue(context => Respond.Status(context, 429), context => Respond.Json(context, 400, "{}"));
         await using var services = TestHosts.Telesign(server);
         var counts = new Dictionary<string, long>();
         var factory = services.GetRequiredService<IMeterFactory>();
@@ -138,15 +130,25 @@ public sealed class IdentityMatchPipelineTests
     }
 
     [Fact]
-    public void ProviderJson_Errors_ReadsCommonShapesAndNeverThrows()
+    public void ErrorBody_Read_ReadsCommonShapesAndNeverThrows()
     {
-        ProviderJson.Errors("""{"errors":[{"code":-30000,"description":"Invalid Customer ID."}]}"""u8)
-            .Should().Equal(new IdentityMatchProviderError("-30000", "Invalid Customer ID."));
-        ProviderJson.Errors("""{"errors":{"dateOfBirth":["Bad date.","Too old."]}}"""u8)
-            .Should().Equal(new IdentityMatchProviderError("dateOfBirth", "Bad date. Too old."));
-        ProviderJson.Errors("""{"code":"E1","message":"Nope"}"""u8).Should().Equal(new IdentityMatchProviderError("E1", "Nope"));
-        ProviderJson.Errors("<html>bad gateway</html>"u8).Should().BeEmpty();
-        ProviderJson.Errors([]).Should().BeEmpty();
+        Errors("""{"errors":[{"code":-30000,"description":"Invalid Customer ID."}]}""").Should().Equal(new IdentityMatchProviderError("-30000", "Invalid Customer ID."));
+        Errors("""{"errors":{"dateOfBirth":["Bad date.","Too old."]}}""").Should().Equal(new IdentityMatchProviderError("dateOfBirth", "Bad date. Too old."));
+        Errors("""{"code":"E1","message":"Nope"}""").Should().Equal(new IdentityMatchProviderError("E1", "Nope"));
+        Errors("<html>bad gateway</html>").Should().BeEmpty();
+        Errors(string.Empty).Should().BeEmpty();
+        ErrorBody.Read(Encoding.UTF8.GetBytes("""{"reference_id":12345,"errors":[]}""")).ReferenceId.Should().Be("12345");
+
+        static IReadOnlyList<IdentityMatchProviderError> Errors(string body) => ErrorBody.Read(Encoding.UTF8.GetBytes(body)).Errors;
+    }
+
+    [Fact]
+    public void Redactor_Redact_RemovesSecretsAndShortNamesOnlyAsWords()
+    {
+        var text = "Key QUJD-secret for Li Wu, born 1980-02-29; Lima office";
+
+        Redactor.Redact(text, ["QUJD-secret", "Li", "wu", "1980-02-29", null, " "]).Should()
+            .Be("Key [redacted] for [redacted] [redacted], born [redacted]; Lima office");
     }
 
     [Fact]

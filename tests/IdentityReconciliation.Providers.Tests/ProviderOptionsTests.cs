@@ -14,7 +14,7 @@ public sealed class ProviderOptionsTests
     [Fact]
     public void TelesignOptions_Defaults_AreDocumentedValues()
     {
-        var options = new TelesignOptions();
+        var options = new TelesignContactMatchOptions();
 
         options.BaseAddress.Should().Be(new Uri("https://rest-ww.telesign.com"));
         options.AuthenticationMethod.Should().Be(TelesignAuthenticationMethod.Hmac);
@@ -24,6 +24,8 @@ public sealed class ProviderOptionsTests
         options.Resilience.MaxRetryAttempts.Should().Be(3);
         options.Resilience.MaxRetryAfter.Should().Be(TimeSpan.FromSeconds(30));
         options.Resilience.CircuitBreakerFailureRatio.Should().Be(0.5);
+        options.Resilience.RetryWhenPossiblyBilled.Should().BeFalse("retrying what may have been billed is opt-in");
+        new CmIdentityMatchOptions().BaseAddress.Should().Be(new Uri("https://api.cm.com/mobile-identity/v1"));
         new CmIdentityMatchOptions().MinimumRequestInterval.Should().Be(TimeSpan.FromSeconds(1));
         new CmIdentityMatchOptions().TokenLifetime.Should().Be(TimeSpan.FromSeconds(60));
         new CmIdentityMatchOptions().ServiceType.Should().Be(CmServiceType.Score);
@@ -49,7 +51,7 @@ public sealed class ProviderOptionsTests
         };
         using var services = Build(s => s.AddTelesignContactMatch(Configuration(settings)));
 
-        var act = () => services.GetRequiredService<IOptions<TelesignOptions>>().Value;
+        var act = () => services.GetRequiredService<IOptions<TelesignContactMatchOptions>>().Value;
 
         var error = act.Should().Throw<OptionsValidationException>().Which;
         var member = key.Split(':')[^1];
@@ -70,7 +72,7 @@ public sealed class ProviderOptionsTests
             options.AuthenticationMethod = TelesignAuthenticationMethod.Basic;
         }));
 
-        services.GetRequiredService<IOptions<TelesignOptions>>().Value.ApiKey.Should().Be("plain key");
+        services.GetRequiredService<IOptions<TelesignContactMatchOptions>>().Value.ApiKey.Should().Be("plain key");
     }
 
     [Fact]
@@ -83,7 +85,7 @@ public sealed class ProviderOptionsTests
             options.BaseAddress = new Uri("http://127.0.0.1:8080");
         }));
 
-        services.GetRequiredService<IOptions<TelesignOptions>>().Value.BaseAddress.IsLoopback.Should().BeTrue();
+        services.GetRequiredService<IOptions<TelesignContactMatchOptions>>().Value.BaseAddress.IsLoopback.Should().BeTrue();
     }
 
     [Fact]
@@ -101,7 +103,7 @@ public sealed class ProviderOptionsTests
             ["Resilience:AttemptTimeout"] = "00:00:02",
         })));
 
-        var options = services.GetRequiredService<IOptions<TelesignOptions>>().Value;
+        var options = services.GetRequiredService<IOptions<TelesignContactMatchOptions>>().Value;
 
         options.BaseAddress.Should().Be(new Uri("https://rest-ww.telesign.example/"));
         options.AuthenticationMethod.Should().Be(TelesignAuthenticationMethod.Basic);
@@ -205,10 +207,56 @@ public sealed class ProviderOptionsTests
         var providers = services.GetServices<IIdentityMatchProvider>().ToList();
 
         providers.Select(provider => provider.Name).Should().BeEquivalentTo(["Telesign", "CM.com"]);
-        services.GetRequiredService<IOptions<TelesignOptions>>().Value.MatchThreshold.Should().Be(75);
+        services.GetRequiredService<IOptions<TelesignContactMatchOptions>>().Value.MatchThreshold.Should().Be(75);
         var handlers = services.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Http.HttpClientFactoryOptions>>()
             .Get(typeof(TelesignContactMatchClient).FullName).HttpMessageHandlerBuilderActions;
-        handlers.Should().HaveCount(1, "the second call only adds configuration");
+        handlers.Should().HaveCount(2, "one resilience and one signing handler: the second call only adds configuration");
+    }
+
+    [Fact]
+    public async Task AddNamed_ProductionAndSandboxSideBySide_EachUsesItsOwnOptions()
+    {
+        await using var production = await Support.FakeProviderServer.StartAsync();
+        await using var sandbox = await Support.FakeProviderServer.StartAsync();
+        production.Default = Support.TelesignServer.Success;
+        sandbox.Default = context => Support.Respond.Json(context, 200, Support.TelesignServer.StatusJson(2805));
+        using var services = Build(s =>
+        {
+            s.AddTelesignContactMatch(options => Configure(options, production.BaseAddress, 80));
+            s.AddTelesignContactMatch("sandbox", options => Configure(options, sandbox.BaseAddress, 60));
+            s.AddCmIdentityMatch("sandbox", options => options.Token = "token");
+        });
+        var query = new IdentityMatchQuery("+15555551212") { FirstName = "John" };
+
+        var fromProduction = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(query);
+        var fromSandbox = await services.GetRequiredKeyedService<TelesignContactMatchClient>("sandbox").MatchAsync(query);
+
+        fromProduction.Outcome.Should().Be(IdentityMatchOutcome.Compared);
+        fromProduction.Threshold.Should().Be(80);
+        fromSandbox.Outcome.Should().Be(IdentityMatchOutcome.NoData);
+        fromSandbox.Threshold.Should().Be(60);
+        production.RequestCount.Should().Be(1);
+        sandbox.RequestCount.Should().Be(1);
+        services.GetKeyedServices<IIdentityMatchProvider>("sandbox").Select(provider => provider.Name).Should().BeEquivalentTo(["Telesign", "CM.com"]);
+        services.GetServices<IIdentityMatchProvider>().Select(provider => provider.Name).Should().Equal("Telesign");
+
+        static void Configure(TelesignContactMatchOptions options, Uri baseAddress, int threshold)
+        {
+            options.BaseAddress = baseAddress;
+            options.CustomerId = Support.TelesignServer.CustomerId;
+            options.ApiKey = Support.TelesignServer.ApiKey;
+            options.MatchThreshold = threshold;
+        }
+    }
+
+    [Fact]
+    public void AddNamed_InvalidNamedOptions_FailNamingTheSetting()
+    {
+        using var services = Build(s => s.AddTelesignContactMatch("second-account", options => options.ApiKey = ValidKey));
+
+        var act = () => services.GetRequiredService<IOptionsMonitor<TelesignContactMatchOptions>>().Get("second-account");
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("CustomerId");
     }
 
     [Fact]
@@ -216,7 +264,7 @@ public sealed class ProviderOptionsTests
     {
         var services = new ServiceCollection();
 
-        FluentActions.Invoking(() => services.AddTelesignContactMatch((Action<TelesignOptions>)null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => services.AddTelesignContactMatch((Action<TelesignContactMatchOptions>)null!)).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => services.AddCmIdentityMatch((IConfiguration)null!)).Should().Throw<ArgumentNullException>();
         FluentActions.Invoking(() => ((IServiceCollection)null!).AddCmIdentityMatch(_ => { })).Should().Throw<ArgumentNullException>();
     }

@@ -51,11 +51,11 @@ public sealed class TelesignSignatureTests
     }
 
     [Fact]
-    public async Task AuthenticateAsync_FixedClockAndNonce_SetsHeadersAndSignsExactBody()
+    public async Task SignAsync_FixedClockAndNonce_SetsHeadersAndSignsExactBody()
     {
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var options = new TelesignOptions { CustomerId = TelesignServer.CustomerId, ApiKey = TelesignServer.ApiKey };
-        var authenticator = new TelesignRequestAuthenticator(options, clock, () => "00000000-0000-0000-0000-000000000001");
+        var options = new TelesignContactMatchOptions { CustomerId = TelesignServer.CustomerId, ApiKey = TelesignServer.ApiKey };
+        using var signer = new TelesignSigningHandler(options, clock, () => "00000000-0000-0000-0000-000000000001");
         var body = TelesignContactMatchClient.BuildBody(new IdentityMatchQuery("+447700900123") { FirstName = " José " });
         using var request = new HttpRequestMessage(HttpMethod.Post, "https://rest-ww.telesign.com/v1/phoneid/447700900123")
         {
@@ -63,7 +63,7 @@ public sealed class TelesignSignatureTests
         };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
 
-        await authenticator.AuthenticateAsync(request, CancellationToken.None);
+        await signer.SignAsync(request, CancellationToken.None);
 
         Encoding.UTF8.GetString(body).Should().Be("""{"addons":{"contact_match":{"first_name":"José"}}}""", "letters are sent as UTF-8, not escaped");
         request.Headers.GetValues("Date").Should().ContainSingle().Which.Should().Be("Thu, 01 Jan 2026 00:00:00 GMT");
@@ -79,18 +79,18 @@ public sealed class TelesignSignatureTests
     }
 
     [Fact]
-    public async Task AuthenticateAsync_Basic_SendsCustomerIdAndApiKey()
+    public async Task SignAsync_Basic_SendsCustomerIdAndApiKey()
     {
-        var options = new TelesignOptions
+        var options = new TelesignContactMatchOptions
         {
             CustomerId = "customer",
             ApiKey = "key",
             AuthenticationMethod = TelesignAuthenticationMethod.Basic,
         };
-        var authenticator = new TelesignRequestAuthenticator(options, TimeProvider.System);
+        using var signer = new TelesignSigningHandler(options, TimeProvider.System);
         using var request = new HttpRequestMessage(HttpMethod.Post, "https://rest-ww.telesign.com/v1/phoneid/15555551212");
 
-        await authenticator.AuthenticateAsync(request, CancellationToken.None);
+        await signer.SignAsync(request, CancellationToken.None);
 
         // python3 -c "import base64;print(base64.b64encode(b'customer:key').decode())"
         request.Headers.Authorization!.ToString().Should().Be("Basic Y3VzdG9tZXI6a2V5");

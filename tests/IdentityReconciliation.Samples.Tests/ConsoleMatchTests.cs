@@ -101,7 +101,8 @@ public sealed class ConsoleMatchTests : IAsyncLifetime
         run.ExitCode.Should().Be(1);
         run.Output.Should().BeEmpty();
         run.Error.Should().StartWith("error: IdentityMatchConfigurationException: ");
-        run.Error.TrimEnd().Should().NotContain("\n").And.NotContain(TelesignApiKey);
+        run.Error.TrimEnd().Should().NotContain("\n").And.NotContain(TelesignApiKey).And.NotContain(TelesignCustomerId);
+        run.Error.TrimEnd().Should().EndWith("(reference id FEDCBA9876543210FEDCBA9876543210)", "the provider's reference is what its support asks for");
     }
 
     [Fact]

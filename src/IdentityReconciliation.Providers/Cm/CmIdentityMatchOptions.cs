@@ -12,12 +12,17 @@ namespace IdentityReconciliation.Providers.Cm;
 /// </remarks>
 public sealed class CmIdentityMatchOptions : IValidatableObject
 {
-    /// <summary>The default <see cref="BaseAddress"/>.</summary>
-    public const string DefaultBaseAddress = "https://api.cm.com";
+    /// <summary>The default <see cref="BaseAddress"/>: the Mobile Identity service root.</summary>
+    public const string DefaultBaseAddress = "https://api.cm.com/mobile-identity/v1";
+
+    /// <summary>The sandbox's service root, for <see cref="BaseAddress"/>: requests go to <c>…/mobile-identity-sandbox/v1/identity-match</c>.</summary>
+    public const string SandboxBaseAddress = "https://api.cm.com/mobile-identity-sandbox/v1";
 
     /// <summary>
-    /// The API endpoint. Must be absolute and <c>https</c>; plain <c>http</c> is accepted only for a loopback host
-    /// (tests). Default <see cref="DefaultBaseAddress"/>.
+    /// The Mobile Identity service root; the client posts to <c>{BaseAddress}/identity-match</c>. An address without a
+    /// path (such as <c>https://api.cm.com</c>) keeps the earlier meaning: <c>/mobile-identity/v1/identity-match</c> is
+    /// appended. Must be absolute and <c>https</c>; plain <c>http</c> is accepted only for a loopback host (tests).
+    /// Default <see cref="DefaultBaseAddress"/>; <see cref="SandboxBaseAddress"/> for the sandbox.
     /// </summary>
     [Required]
     public Uri BaseAddress { get; set; } = new(DefaultBaseAddress);
@@ -59,17 +64,29 @@ public sealed class CmIdentityMatchOptions : IValidatableObject
     public TimeSpan MinimumRequestInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// A rate limiter the host supplies, for example one that several instances share through a distributed lock or
+    /// a cache the host already runs. Each attempt, retries included, takes one permit right before it is sent; a
+    /// refused permit fails the call with <see cref="IdentityMatchProviderUnavailableException"/> (nothing is sent).
+    /// When set, <see cref="MinimumRequestInterval"/> is not used. Code only, not bindable. Default: none (the
+    /// in-process spacing of <see cref="MinimumRequestInterval"/>, which holds only inside one process).
+    /// </summary>
+    public System.Threading.RateLimiting.RateLimiter? RateLimiter { get; set; }
+
+    /// <summary>
     /// Names the credentials that share a rate limit when <see cref="TokenProvider"/> is used (the client cannot see
     /// them). With <see cref="KeyId"/> the Key ID is used; with <see cref="Token"/> a hash of it. Default
     /// <c>token-provider</c>.
     /// </summary>
     public string? RateLimitPartitionKey { get; set; }
 
-    /// <summary>The score (0–100) at or above which a field passes. Default 80.</summary>
+    /// <summary>
+    /// The score (0–100) at or above which a field passes. CM.com recommends no threshold; the default 80 matches
+    /// Telesign's recommendation, so that both providers pass the same way unless you choose otherwise.
+    /// </summary>
     [Range(0, 100)]
     public int MatchThreshold { get; set; } = 80;
 
-    /// <summary>Timeouts, retries and circuit breaker.</summary>
+    /// <summary>Timeouts, retries (see <see cref="IdentityMatchResilienceOptions.RetryWhenPossiblyBilled"/>) and circuit breaker.</summary>
     [Required]
     [ValidateObjectMembers]
     public IdentityMatchResilienceOptions Resilience { get; set; } = new();
@@ -78,13 +95,13 @@ public sealed class CmIdentityMatchOptions : IValidatableObject
     /// <returns>The options, with <see cref="Secret"/> and <see cref="Token"/> redacted.</returns>
     public override string ToString() =>
         $"CmIdentityMatchOptions {{ BaseAddress = {BaseAddress}, ServiceType = {ServiceType}, KeyId = {KeyId ?? "(not set)"}, " +
-        $"Secret = {Redact(Secret)}, Token = {Redact(Token)}, TokenProvider = {(TokenProvider is null ? "(not set)" : "(set)")}, " +
+        $"Secret = {Redact(Secret)}, Token = {Redact(Token)}, TokenProvider = {(TokenProvider is null ? "(not set)" : "(set)")}, RateLimiter = {(RateLimiter is null ? "(in-process)" : "(host)")}, " +
         $"TokenLifetime = {TokenLifetime}, MinimumRequestInterval = {MinimumRequestInterval}, MatchThreshold = {MatchThreshold} }}";
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (BaseAddressValidation.Check(BaseAddress, nameof(BaseAddress)) is { } baseAddressError)
+        if (ProviderRegistration.CheckBaseAddress(BaseAddress, nameof(BaseAddress)) is { } baseAddressError)
         {
             yield return baseAddressError;
         }

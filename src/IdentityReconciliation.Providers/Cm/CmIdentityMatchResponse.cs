@@ -14,6 +14,9 @@ public sealed record CmIdentityMatchResponse
     /// <summary>CM.com's <c>state</c>, e.g. <c>success</c>, if it sent one.</summary>
     public string? State { get; init; }
 
+    /// <summary>CM.com's reference for the call (a request-id header of the answer), when it sent one.</summary>
+    public string? ReferenceId { get; init; }
+
     /// <summary>The outcome that <see cref="State"/> and the fields stand for.</summary>
     public required IdentityMatchOutcome Outcome { get; init; }
 

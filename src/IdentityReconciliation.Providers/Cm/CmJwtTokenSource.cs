@@ -7,11 +7,15 @@ namespace IdentityReconciliation.Providers.Cm;
 
 /// <summary>
 /// Mints CM.com bearer tokens: HS256 JWTs with header <c>{"alg":"HS256","typ":"JWT","kid":KeyId}</c> and claims
-/// <c>iat</c>, <c>nbf</c> (both now) and <c>exp</c> (now + lifetime), renewed once less than a quarter of the
-/// lifetime remains. Thread-safe: concurrent renewals may mint twice, which is harmless.
+/// <c>iat</c> (now), <c>nbf</c> (now − <see cref="NotBeforeSkew"/>, so that a server whose clock is slightly behind
+/// ours accepts it) and <c>exp</c> (now + lifetime), renewed once less than a quarter of the lifetime remains.
+/// Thread-safe: concurrent renewals may mint twice, which is harmless.
 /// </summary>
 internal sealed class CmJwtTokenSource
 {
+    /// <summary>How far <c>nbf</c> is backdated.</summary>
+    public static readonly TimeSpan NotBeforeSkew = TimeSpan.FromSeconds(30);
+
     private readonly string _keyId;
     private readonly byte[] _secret;
     private readonly TimeSpan _lifetime;
@@ -38,7 +42,7 @@ internal sealed class CmJwtTokenSource
         }
 
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
-        var token = Create(_keyId, _secret, issuedAt, _lifetime);
+        var token = Create(_keyId, _secret, issuedAt, _lifetime, NotBeforeSkew);
         var expiresAt = issuedAt + _lifetime;
         _current = new CachedToken(token, issuedAt, expiresAt - (_lifetime / 4));
         Log.JwtMinted(_logger, expiresAt);
@@ -46,7 +50,7 @@ internal sealed class CmJwtTokenSource
     }
 
     /// <summary>The compact JWT for the given inputs (deterministic, for tests against fixed values).</summary>
-    internal static string Create(string keyId, byte[] secret, DateTimeOffset issuedAt, TimeSpan lifetime)
+    internal static string Create(string keyId, byte[] secret, DateTimeOffset issuedAt, TimeSpan lifetime, TimeSpan notBeforeSkew = default)
     {
         var iat = issuedAt.ToUnixTimeSeconds();
         var header = Json(writer =>
@@ -58,7 +62,7 @@ internal sealed class CmJwtTokenSource
         var payload = Json(writer =>
         {
             writer.WriteNumber("iat", iat);
-            writer.WriteNumber("nbf", iat);
+            writer.WriteNumber("nbf", iat - (long)notBeforeSkew.TotalSeconds);
             writer.WriteNumber("exp", iat + (long)lifetime.TotalSeconds);
         });
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 
 namespace IdentityReconciliation.Providers.Diagnostics;
 
@@ -44,6 +45,40 @@ internal sealed class ProvidersTelemetry : IDisposable
 
     public void RecordRateLimitWait(string provider) =>
         _rateLimitWaits.Add(1, new KeyValuePair<string, object?>("provider", provider));
+
+    /// <summary>Starts the trace of one call and logs its start.</summary>
+    public static Activity? CallStarting(string provider, ILogger logger)
+    {
+        Log.CallStarting(logger, provider);
+        return ActivitySource.StartActivity("IdentityMatch " + provider, ActivityKind.Client)?.SetTag("identity_match.provider", provider);
+    }
+
+    /// <summary>Traces, counts and logs a call that returned <paramref name="result"/>.</summary>
+    public void CallCompleted(Activity? activity, ILogger logger, IdentityMatchResult result, int attempts, TimeSpan elapsed)
+    {
+        var outcome = result.Outcome switch
+        {
+            IdentityMatchOutcome.Compared => "compared",
+            IdentityMatchOutcome.NoData => "no_data",
+            IdentityMatchOutcome.OutOfCoverage => "out_of_coverage",
+            _ => "not_applicable",
+        };
+        RecordCall(result.Provider, outcome);
+        activity?.SetTag("identity_match.outcome", outcome).SetTag("identity_match.provider_status", result.ProviderStatus).SetTag("identity_match.attempts", attempts);
+        Log.CallCompleted(logger, result.Provider, result.Outcome, result.ProviderStatus, result.ReferenceId, attempts, (long)elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Traces, counts and logs a call that threw <paramref name="exception"/>; never reads provider text.</summary>
+    public void CallFailed(Activity? activity, ILogger logger, string provider, Exception exception, int attempts)
+    {
+        var failure = exception as IdentityMatchException;
+        var errorType = exception.GetType().Name;
+        RecordCall(provider, "error");
+        RecordFailure(provider, errorType);
+        activity?.SetStatus(ActivityStatusCode.Error, errorType).SetTag("error.type", errorType).SetTag("identity_match.attempts", failure?.Attempts ?? attempts)
+            .SetTag("http.response.status_code", (int?)failure?.StatusCode);
+        Log.CallFailed(logger, provider, errorType, (int?)failure?.StatusCode, failure?.ProviderStatus, failure?.ReferenceId, failure?.Attempts ?? attempts);
+    }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -1,38 +1,30 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using IdentityReconciliation.Providers.Internal;
 
 namespace IdentityReconciliation.Providers.Telesign;
 
 /// <summary>
-/// A typed client for Telesign Phone ID with the Contact Match add-on:
-/// <c>POST {BaseAddress}/v1/phoneid/{phone}</c>. Register it with
-/// <c>services.AddTelesignContactMatch(...)</c> and resolve it, or <see cref="IIdentityMatchProvider"/>, from DI.
+/// A client for Telesign Phone ID with the Contact Match add-on: <c>POST {BaseAddress}/v1/phoneid/{phone}</c>. Register
+/// it with <c>services.AddTelesignContactMatch(...)</c> and resolve it, or <see cref="IIdentityMatchProvider"/>, from DI
+/// (keyed by name for a named registration).
 /// </summary>
 /// <remarks>
-/// Every call runs through the resilience pipeline of <see cref="TelesignOptions.Resilience"/>, and every attempt is
-/// signed afresh. Thread-safe.
+/// Every call runs through the resilience pipeline of <see cref="TelesignContactMatchOptions.Resilience"/>, and every
+/// attempt is signed afresh. Thread-safe.
 /// </remarks>
 public sealed class TelesignContactMatchClient : IIdentityMatchProvider
 {
     /// <summary>The provider name in results, exceptions, logs and metrics.</summary>
     public const string ProviderName = "Telesign";
 
-    private const string CredentialsHint =
-        "Check TelesignOptions.CustomerId and TelesignOptions.ApiKey, that AuthenticationMethod matches what the account allows, " +
-        "that Phone ID Contact Match is enabled for the customer ID, and (for HMAC) that this machine's clock is correct.";
+    private readonly ProviderClient _client;
+    private readonly int _threshold;
 
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
-
-    private readonly HttpClient _httpClient;
-    private readonly ProviderRuntime<TelesignContactMatchClient> _runtime;
-
-    internal TelesignContactMatchClient(HttpClient httpClient, ProviderRuntime<TelesignContactMatchClient> runtime)
+    internal TelesignContactMatchClient(ProviderClient client, int threshold)
     {
-        _httpClient = httpClient;
-        _runtime = runtime;
+        _client = client;
+        _threshold = threshold;
     }
 
     /// <inheritdoc />
@@ -47,195 +39,133 @@ public sealed class TelesignContactMatchClient : IIdentityMatchProvider
     /// <returns>The scores and status; statuses 2803, 2804 and 2805 are outcomes, not exceptions.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="query"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The phone number is not E.164, or the query has no field to compare.</exception>
-    /// <exception cref="IdentityMatchConfigurationException">
-    /// HTTP 401/402/403, or status 2806 (Contact Match not enabled for the customer ID).
-    /// </exception>
-    /// <exception cref="IdentityMatchInvalidQueryException">HTTP 400, 404 or 422.</exception>
+    /// <exception cref="IdentityMatchConfigurationException">HTTP 401/402/403, or status 2806 (not enabled) or 2812 (transaction cap).</exception>
+    /// <exception cref="IdentityMatchInvalidQueryException">HTTP 400, 404 or 422, or status 2801, 2807 or 2808.</exception>
     /// <exception cref="IdentityMatchProviderUnavailableException">
-    /// Failures outlasted the resilience policy, the circuit is open, or status 2802/2811 (temporarily unavailable).
+    /// A failure that is not retried, retries used up, the circuit is open, or status 2802, 2810 or 2811.
     /// </exception>
-    /// <exception cref="IdentityMatchInvalidResponseException">The answer could not be read.</exception>
+    /// <exception cref="IdentityMatchInvalidResponseException">The answer could not be read, or its status is unknown.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<TelesignContactMatchResponse> ContactMatchAsync(IdentityMatchQuery query, CancellationToken cancellationToken = default)
+    public Task<TelesignContactMatchResponse> ContactMatchAsync(IdentityMatchQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var phoneDigits = PhoneNumbers.ToE164Digits(query.PhoneNumber, requirePlus: false, nameof(query));
-        var body = BuildBody(query);
-
-        using var scope = ProviderCallScope.Start(_runtime);
-        var tracker = new AttemptTracker();
-        try
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("v1/phoneid/" + phoneDigits, UriKind.Relative));
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = JsonContentType;
-            request.Options.Set(AttemptTracker.Key, tracker);
-
-            var response = await ProviderHttp.SendAsync(_httpClient, request, tracker, _runtime, cancellationToken).ConfigureAwait(false);
-            if (ProviderHttp.ErrorFor(ProviderName, response, tracker.Attempts, CredentialsHint) is { } error)
-            {
-                throw error;
-            }
-
-            var result = Parse(response, tracker.Attempts);
-            scope.Completed(result.Outcome, result.StatusCode.ToString(CultureInfo.InvariantCulture), tracker.Attempts);
-            return result;
-        }
-        catch (Exception exception) when (scope.Failed(exception, tracker))
-        {
-            throw;
-        }
+        var phoneDigits = query.PhoneDigits(requirePlus: false, nameof(query));
+        return _client.PostJsonAsync("v1/phoneid/" + phoneDigits, BuildBody(query), query, Parse, response => ToResult(response, _threshold), cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<IdentityMatchResult> MatchAsync(IdentityMatchQuery query, CancellationToken cancellationToken = default)
-    {
-        var response = await ContactMatchAsync(query, cancellationToken).ConfigureAwait(false);
-        return ToResult(response, _runtime.MatchThreshold);
-    }
+    public async Task<IdentityMatchResult> MatchAsync(IdentityMatchQuery query, CancellationToken cancellationToken = default) =>
+        ToResult(await ContactMatchAsync(query, cancellationToken).ConfigureAwait(false), _threshold);
 
-    internal static IdentityMatchResult ToResult(TelesignContactMatchResponse response, int threshold)
+    internal static IdentityMatchResult ToResult(TelesignContactMatchResponse response, int threshold) => new()
     {
-        var fields = new Dictionary<IdentityMatchField, IdentityMatchFieldScore>();
-        if (response.Outcome == IdentityMatchOutcome.Compared)
+        Provider = ProviderName,
+        Outcome = response.Outcome,
+        Threshold = threshold,
+        Fields = response.Outcome != IdentityMatchOutcome.Compared ? new Dictionary<IdentityMatchField, IdentityMatchFieldScore>() : new Dictionary<IdentityMatchField, IdentityMatchFieldScore>
         {
-            fields[IdentityMatchField.FirstName] = IdentityMatchFieldScore.Create(response.FirstNameScore, threshold);
-            fields[IdentityMatchField.LastName] = IdentityMatchFieldScore.Create(response.LastNameScore, threshold);
-            fields[IdentityMatchField.Address] = IdentityMatchFieldScore.Create(response.AddressScore, threshold);
-            fields[IdentityMatchField.DateOfBirth] = IdentityMatchFieldScore.Create(response.DateOfBirthScore, threshold);
-        }
-
-        return new IdentityMatchResult
-        {
-            Provider = ProviderName,
-            Outcome = response.Outcome,
-            Threshold = threshold,
-            Fields = fields,
-            ProviderStatus = response.StatusCode.ToString(CultureInfo.InvariantCulture),
-            ReferenceId = response.ReferenceId,
-        };
-    }
+            [IdentityMatchField.FirstName] = IdentityMatchFieldScore.Create(response.FirstNameScore, threshold),
+            [IdentityMatchField.LastName] = IdentityMatchFieldScore.Create(response.LastNameScore, threshold),
+            [IdentityMatchField.Address] = IdentityMatchFieldScore.Create(response.AddressScore, threshold),
+            [IdentityMatchField.DateOfBirth] = IdentityMatchFieldScore.Create(response.DateOfBirthScore, threshold),
+        },
+        ProviderStatus = response.StatusCode.ToString(CultureInfo.InvariantCulture),
+        ReferenceId = response.ReferenceId,
+    };
 
     /// <summary>The JSON body with only the fields given, e.g. <c>{"addons":{"contact_match":{"first_name":"J"}}}</c>.</summary>
     /// <exception cref="ArgumentException">No field to compare.</exception>
     internal static byte[] BuildBody(IdentityMatchQuery query)
     {
-        var address = string.Join(", ", new[] { query.Address, query.Address2, query.Address3 }
-            .Select(IdentityMatchQuery.Clean)
-            .Where(line => line is not null));
-        var fields = new (string Name, string? Value)[]
-        {
-            ("first_name", IdentityMatchQuery.Clean(query.FirstName)),
-            ("last_name", IdentityMatchQuery.Clean(query.LastName)),
-            ("address", address.Length == 0 ? null : address),
-            ("city", IdentityMatchQuery.Clean(query.City)),
-            ("postal_code", IdentityMatchQuery.Clean(query.PostalCode)),
-            ("state", IdentityMatchQuery.Clean(query.State)),
-            ("country", IdentityMatchQuery.Clean(query.Country)),
-            ("date_of_birth", query.DateOfBirth is { } dateOfBirth ? IdentityMatchQuery.Format(dateOfBirth) : null),
-        };
-
-        if (fields.All(field => field.Value is null))
+        var address = string.Join(", ", new[] { query.Address, query.Address2, query.Address3 }.Select(IdentityMatchQuery.Clean).OfType<string>());
+        var fields = new TelesignContactMatchFields(
+            IdentityMatchQuery.Clean(query.FirstName),
+            IdentityMatchQuery.Clean(query.LastName),
+            address.Length == 0 ? null : address,
+            IdentityMatchQuery.Clean(query.City),
+            IdentityMatchQuery.Clean(query.PostalCode),
+            IdentityMatchQuery.Clean(query.State),
+            IdentityMatchQuery.Clean(query.Country),
+            query.DateOfBirth is { } dateOfBirth ? IdentityMatchQuery.Format(dateOfBirth) : null);
+        if (fields == new TelesignContactMatchFields(null, null, null, null, null, null, null, null))
         {
             throw new ArgumentException(
                 "The query has no field to compare: set at least one of FirstName, LastName, Address, City, State, PostalCode, Country or DateOfBirth.",
                 nameof(query));
         }
 
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, ProviderJson.WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartObject("addons");
-            writer.WriteStartObject("contact_match");
-            foreach (var (name, value) in fields)
-            {
-                if (value is not null)
-                {
-                    writer.WriteString(name, value);
-                }
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-            writer.WriteEndObject();
-        }
-
-        return buffer.ToArray();
+        return JsonSerializer.SerializeToUtf8Bytes(new TelesignRequest(new TelesignAddons(fields)), ProviderJson.Relaxed.TelesignRequest);
     }
 
-    internal static TelesignContactMatchResponse Parse(ProviderHttpResponse response, int attempts)
+    /// <summary>
+    /// Reads Telesign's answer and classifies its Contact Match status, per Telesign's published status codes: 2800
+    /// compared; 2803, 2804, 2805 outcomes; 2801, 2807, 2808 invalid query; 2806 not enabled and 2812 transaction cap
+    /// (configuration); 2802, 2810, 2811 unavailable (not retried: Telesign processed the request); anything else an
+    /// invalid response.
+    /// </summary>
+    internal static TelesignContactMatchResponse Parse(ProviderAnswer answer)
     {
+        TelesignAnswer? body;
         try
         {
-            using var document = JsonDocument.Parse(response.Body);
-            var root = document.RootElement;
-            if (ProviderJson.Property(root, "contact_match") is not { ValueKind: JsonValueKind.Object } contactMatch)
-            {
-                throw new IdentityMatchInvalidResponseException(
-                    ProviderName,
-                    "Telesign's answer has no contact_match block: check that the Contact Match add-on is enabled for the customer ID.",
-                    response.StatusCode,
-                    null);
-            }
-
-            var status = ProviderJson.Property(contactMatch, "status");
-            var statusCode = ProviderJson.Number(status is { } s ? ProviderJson.Property(s, "code") : null) is { } number
-                ? (int)number
-                : throw new IdentityMatchInvalidResponseException(
-                    ProviderName, "Telesign's contact_match block has no status code.", response.StatusCode, null);
-            var statusDescription = status is { } st ? ProviderJson.Text(ProviderJson.Property(st, "description")) : null;
-            var phoneType = ProviderJson.Property(root, "phone_type") switch
-            {
-                { ValueKind: JsonValueKind.Object } type => ProviderJson.Text(ProviderJson.Property(type, "description")) ??
-                    ProviderJson.Text(ProviderJson.Property(type, "code")),
-                var type => ProviderJson.Text(type),
-            };
-
-            var outcome = statusCode switch
-            {
-                2800 => IdentityMatchOutcome.Compared,
-                2803 => IdentityMatchOutcome.OutOfCoverage,
-                2804 => IdentityMatchOutcome.NotApplicable,
-                2805 => IdentityMatchOutcome.NoData,
-                2806 => throw new IdentityMatchConfigurationException(
-                    ProviderName,
-                    "Telesign Contact Match is not enabled for this customer ID (status 2806): ask Telesign to enable the Contact Match add-on, or remove the Telesign provider.",
-                    response.StatusCode,
-                    "2806"),
-                2802 or 2811 => throw new IdentityMatchProviderUnavailableException(
-                    ProviderName,
-                    string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"Telesign Contact Match is temporarily unavailable (status {statusCode}). The request was processed by Telesign, so it is not retried automatically."),
-                    null,
-                    response.StatusCode,
-                    statusCode.ToString(CultureInfo.InvariantCulture),
-                    attempts),
-                _ => throw new IdentityMatchInvalidResponseException(
-                    ProviderName,
-                    string.Create(CultureInfo.InvariantCulture, $"Telesign returned the unrecognised Contact Match status {statusCode}."),
-                    response.StatusCode,
-                    null),
-            };
-
-            return new TelesignContactMatchResponse
-            {
-                ReferenceId = ProviderJson.Text(ProviderJson.Property(root, "reference_id")),
-                PhoneType = phoneType,
-                StatusCode = statusCode,
-                StatusDescription = statusDescription,
-                Outcome = outcome,
-                FirstNameScore = ProviderJson.Score(ProviderJson.Property(contactMatch, "first_name_score")),
-                LastNameScore = ProviderJson.Score(ProviderJson.Property(contactMatch, "last_name_score")),
-                AddressScore = ProviderJson.Score(ProviderJson.Property(contactMatch, "address_score")),
-                DateOfBirthScore = ProviderJson.Score(ProviderJson.Property(contactMatch, "date_of_birth_score")),
-            };
+            body = JsonSerializer.Deserialize(answer.Body, ProviderJson.Relaxed.TelesignAnswer);
         }
-        catch (Exception exception) when (exception is JsonException or FormatException)
+        catch (JsonException exception)
+        {
+            throw new IdentityMatchInvalidResponseException(ProviderName, "Telesign's answer is not the expected JSON.", answer.Details(), exception);
+        }
+
+        var reference = body?.ReferenceId ?? answer.ReferenceId;
+        if (body?.ContactMatch is not { } contactMatch)
         {
             throw new IdentityMatchInvalidResponseException(
-                ProviderName, "Telesign's answer is not the expected JSON.", response.StatusCode, exception);
+                ProviderName, "Telesign's answer has no contact_match block: check that the Contact Match add-on is enabled for the customer ID.", answer.Details(null, reference));
         }
+
+        if (!int.TryParse(contactMatch.Status?.Code, NumberStyles.Integer, CultureInfo.InvariantCulture, out var status))
+        {
+            throw new IdentityMatchInvalidResponseException(ProviderName, "Telesign's contact_match block has no status code.", answer.Details(null, reference));
+        }
+
+        var details = answer.Details(status.ToString(CultureInfo.InvariantCulture), reference);
+        var outcome = status switch
+        {
+            2800 => IdentityMatchOutcome.Compared,
+            2803 => IdentityMatchOutcome.OutOfCoverage,
+            2804 => IdentityMatchOutcome.NotApplicable,
+            2805 => IdentityMatchOutcome.NoData,
+            2801 or 2807 or 2808 => throw new IdentityMatchInvalidQueryException(
+                ProviderName, $"Telesign rejected the Contact Match parameters (status {status}: {Describe(status)}).", details),
+            2806 => throw new IdentityMatchConfigurationException(
+                ProviderName, "Telesign Contact Match is not enabled for this customer ID (status 2806): ask Telesign to enable the Contact Match add-on, or remove the Telesign provider.", details),
+            2812 => throw new IdentityMatchConfigurationException(
+                ProviderName, "The account's Telesign transaction cap is exceeded (status 2812): raise the cap with Telesign, or wait until it resets.", details),
+            2802 or 2810 or 2811 => throw new IdentityMatchProviderUnavailableException(
+                ProviderName, $"Telesign Contact Match could not answer (status {status}: {Describe(status)}). Telesign processed the request, so it is not retried automatically.", details),
+            _ => throw new IdentityMatchInvalidResponseException(ProviderName, $"Telesign returned the unrecognised Contact Match status {status}.", details),
+        };
+
+        return new TelesignContactMatchResponse
+        {
+            ReferenceId = reference,
+            PhoneType = body.PhoneType?.Description ?? body.PhoneType?.Code,
+            StatusCode = status,
+            StatusDescription = contactMatch.Status?.Description,
+            Outcome = outcome,
+            FirstNameScore = contactMatch.FirstNameScore,
+            LastNameScore = contactMatch.LastNameScore,
+            AddressScore = contactMatch.AddressScore,
+            DateOfBirthScore = contactMatch.DateOfBirthScore,
+        };
     }
+
+    private static string Describe(int status) => status switch
+    {
+        2801 => "invalid add-ons parameter",
+        2802 => "add-on temporarily unavailable",
+        2807 => "invalid parameters",
+        2808 => "missing parameter",
+        2810 => "data collection failed",
+        _ => "temporarily unavailable",
+    };
 }

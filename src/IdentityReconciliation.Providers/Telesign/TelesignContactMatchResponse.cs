@@ -10,7 +10,8 @@ public sealed record TelesignContactMatchResponse
     public string? PhoneType { get; init; }
 
     /// <summary>
-    /// The Contact Match status code: 2800 success, 2803 out of coverage, 2804 not applicable, 2805 no information.
+    /// The Contact Match status code: 2800 success, 2803 out of coverage, 2804 not applicable, 2805 no
+    /// information; the other codes are exceptions.
     /// </summary>
     public required int StatusCode { get; init; }
 
@@ -20,7 +21,7 @@ public sealed record TelesignContactMatchResponse
     /// <summary>The outcome that <see cref="StatusCode"/> stands for.</summary>
     public required IdentityMatchOutcome Outcome { get; init; }
 
-    /// <summary>The first-name score, 0–100, or <see langword="null"/> when not available (-1, null or missing).</summary>
+    /// <summary>The first-name score, 0–100, or <see langword="null"/> when not available (-1, null, "None" or missing).</summary>
     public int? FirstNameScore { get; init; }
 
     /// <summary>The last-name score, 0–100, or <see langword="null"/> when not available.</summary>

@@ -33,18 +33,19 @@ public sealed class SendLog
 
     private sealed class Recorder(SendLog log) : DelegatingHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            // The stamp comes first, before any await: the same synchronous run as the library's MarkStarted.
             var timestamp = Stopwatch.GetTimestamp();
             string? firstName = null;
-            if (request.Content is ByteArrayContent content)
+            if (request.Content is { } content)
             {
-                using var body = JsonDocument.Parse(content.ReadAsStream(cancellationToken));
+                using var body = JsonDocument.Parse(await content.ReadAsByteArrayAsync(cancellationToken));
                 firstName = body.RootElement.TryGetProperty("firstName", out var name) ? name.GetString() : null;
             }
 
             log._sends.Enqueue((timestamp, firstName));
-            return base.SendAsync(request, cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
         }
     }
 }

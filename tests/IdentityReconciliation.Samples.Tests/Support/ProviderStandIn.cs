@@ -28,6 +28,11 @@ public sealed class ProviderStandIn : IAsyncDisposable
         {"state":"success","firstNameScore":100,"lastNameScore":70,"nameScore":85,"postalCodeScore":90}
         """;
 
+    /// <summary>The error body, with a reference id as Telesign sends one.</summary>
+    public const string ErrorResponse = """
+        {"reference_id":"FEDCBA9876543210FEDCBA9876543210","status":{"code":-30000,"description":"Invalid Customer ID."}}
+        """;
+
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<(string Path, string? Authorization, string Body)> _requests = new();
 
@@ -66,6 +71,6 @@ public sealed class ProviderStandIn : IAsyncDisposable
         _requests.Enqueue((context.Request.Path.Value!, context.Request.Headers.Authorization.ToString(), await reader.ReadToEndAsync()));
         context.Response.StatusCode = StatusCode;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(StatusCode == StatusCodes.Status200OK ? body : """{"status":{"code":-30000,"description":"Invalid Customer ID."}}""");
+        await context.Response.WriteAsync(StatusCode == StatusCodes.Status200OK ? body : ErrorResponse);
     }
 }

@@ -9,7 +9,7 @@ namespace IdentityReconciliation.Providers.Telesign;
 /// Validated at start-up: a missing or malformed setting fails the host with a message naming it.
 /// <see cref="ToString"/> never shows <see cref="ApiKey"/>.
 /// </remarks>
-public sealed class TelesignOptions : IValidatableObject
+public sealed class TelesignContactMatchOptions : IValidatableObject
 {
     /// <summary>The default <see cref="BaseAddress"/>: Telesign's worldwide REST endpoint.</summary>
     public const string DefaultBaseAddress = "https://rest-ww.telesign.com";
@@ -35,11 +35,14 @@ public sealed class TelesignOptions : IValidatableObject
     /// <summary>How requests are authenticated. Default <see cref="TelesignAuthenticationMethod.Hmac"/>.</summary>
     public TelesignAuthenticationMethod AuthenticationMethod { get; set; } = TelesignAuthenticationMethod.Hmac;
 
-    /// <summary>The score (0–100) at or above which a field passes. Default 80, as Telesign recommends.</summary>
+    /// <summary>
+    /// The score (0–100) at or above which a field passes. Default 80, as Telesign recommends for its Contact Match
+    /// scores.
+    /// </summary>
     [Range(0, 100)]
     public int MatchThreshold { get; set; } = 80;
 
-    /// <summary>Timeouts, retries and circuit breaker.</summary>
+    /// <summary>Timeouts, retries (see <see cref="IdentityMatchResilienceOptions.RetryWhenPossiblyBilled"/>) and circuit breaker.</summary>
     [Required]
     [ValidateObjectMembers]
     public IdentityMatchResilienceOptions Resilience { get; set; } = new();
@@ -47,12 +50,12 @@ public sealed class TelesignOptions : IValidatableObject
     /// <summary>Describes the options without the API key.</summary>
     /// <returns>The options, with <see cref="ApiKey"/> redacted.</returns>
     public override string ToString() =>
-        $"TelesignOptions {{ BaseAddress = {BaseAddress}, CustomerId = {CustomerId}, ApiKey = {(string.IsNullOrEmpty(ApiKey) ? "(not set)" : "(redacted)")}, AuthenticationMethod = {AuthenticationMethod}, MatchThreshold = {MatchThreshold} }}";
+        $"TelesignContactMatchOptions {{ BaseAddress = {BaseAddress}, CustomerId = {CustomerId}, ApiKey = {(string.IsNullOrEmpty(ApiKey) ? "(not set)" : "(redacted)")}, AuthenticationMethod = {AuthenticationMethod}, MatchThreshold = {MatchThreshold} }}";
 
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (BaseAddressValidation.Check(BaseAddress, nameof(BaseAddress)) is { } baseAddressError)
+        if (ProviderRegistration.CheckBaseAddress(BaseAddress, nameof(BaseAddress)) is { } baseAddressError)
         {
             yield return baseAddressError;
         }

@@ -1,9 +1,0 @@
-using Microsoft.Extensions.Options;
-
-namespace IdentityReconciliation.Providers.Telesign;
-
-/// <summary>Source-generated validation of <see cref="TelesignOptions"/> (data annotations and custom checks).</summary>
-[OptionsValidator]
-internal sealed partial class TelesignOptionsValidator : IValidateOptions<TelesignOptions>
-{
-}
