@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "The client sent a {Method} request that could not be read: answered {StatusCode}.")]
     public static partial void ClientError(ILogger logger, string method, int statusCode);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "The client went away while its {Method} request was being read: connection aborted.")]
+    public static partial void ClientGone(ILogger logger, string method);
 }

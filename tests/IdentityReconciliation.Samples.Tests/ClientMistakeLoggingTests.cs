@@ -59,9 +59,10 @@ public sealed class ClientMistakeLoggingTests : IAsyncLifetime
         await SendAsync(socket, Headers(contentLength: 100) + "{\"email\":\"lorr");
         socket.Shutdown(SocketShutdown.Send);
 
-        var response = await ReceiveAsync(socket);
+        var response = await ReceiveAsync(socket, resetIsClose: true);
 
-        // Kestrel may close the connection without an answer once the client has closed its side.
+        // Kestrel may close (or, when the read failed as a reset, abort) the connection without an answer once the
+        // client has closed its side.
         response.Should().Match(r => r.Length == 0 || r.StartsWith("HTTP/1.1 400", StringComparison.Ordinal));
         await AssertLoggedAsClientMistakeAsync(mark, expectOwnEntry: false); // ASP.NET Core logs the aborted request at Debug
     }
@@ -134,7 +135,19 @@ public sealed class ClientMistakeLoggingTests : IAsyncLifetime
 
     private static async Task SendAsync(Socket socket, string text) => await socket.SendAsync(Encoding.UTF8.GetBytes(text));
 
-    private static async Task<string> ReceiveAsync(Socket socket)
+    private static async Task<string> ReceiveAsync(Socket socket, bool resetIsClose = false)
+    {
+        try
+        {
+            return await ReceiveAllAsync(socket);
+        }
+        catch (SocketException ex) when (resetIsClose && ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return string.Empty;
+        }
+    }
+
+    private static async Task<string> ReceiveAllAsync(Socket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var buffer = new byte[16 * 1024];
