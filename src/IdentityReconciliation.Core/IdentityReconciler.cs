@@ -2,6 +2,7 @@ using System.Diagnostics;
 using IdentityReconciliation.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation;
 
@@ -12,121 +13,238 @@ namespace IdentityReconciliation;
 /// <remarks>
 /// A request that changes nothing (the common case of a returning customer) is answered from a read-only lookup and
 /// never takes the store's write lock; one that changes something is planned again inside the store's atomic unit, so
-/// that a concurrent write in between is never lost.
+/// that a concurrent write in between is never lost. Both paths apply the guards of
+/// <see cref="IdentityReconciliationOptions"/>: blocked values are set aside before the store is called, and the
+/// per-person limits are checked inside the atomic unit.
 /// </remarks>
 public sealed class IdentityReconciler : IIdentityReconciler
 {
     private readonly IContactStore _store;
     private readonly IContactNormalizer _normalizer;
     private readonly TimeProvider _timeProvider;
+    private readonly ContactGuards _guards;
     private readonly ILogger _logger;
 
-    /// <summary>Creates a reconciler over a store, with the default normaliser and the system clock.</summary>
+    /// <summary>Creates a reconciler over a store, with the default normaliser, the system clock and the default guards.</summary>
     /// <param name="store">The contact store.</param>
     public IdentityReconciler(IContactStore store)
         : this(store, DefaultContactNormalizer.Instance, TimeProvider.System, null)
     {
     }
 
-    /// <summary>Creates a reconciler.</summary>
+    /// <summary>Creates a reconciler over a store, with the default normaliser, the system clock and the given guards.</summary>
+    /// <param name="store">The contact store.</param>
+    /// <param name="options">The guards: blocked values and per-person limits.</param>
+    /// <exception cref="OptionsValidationException"><paramref name="options"/> are invalid; the message names the setting.</exception>
+    public IdentityReconciler(IContactStore store, IdentityReconciliationOptions options)
+        : this(store, DefaultContactNormalizer.Instance, TimeProvider.System, Options.Create(options ?? throw new ArgumentNullException(nameof(options))), null)
+    {
+    }
+
+    /// <summary>Creates a reconciler with the default guards (<see cref="IdentityReconciliationOptions"/>).</summary>
     /// <param name="store">The contact store.</param>
     /// <param name="normalizer">The identifier normaliser.</param>
     /// <param name="timeProvider">The clock for <c>createdAt</c> and <c>updatedAt</c>.</param>
     /// <param name="logger">The logger, or <see langword="null"/> for none.</param>
     public IdentityReconciler(IContactStore store, IContactNormalizer normalizer, TimeProvider timeProvider, ILogger<IdentityReconciler>? logger)
+        : this(store, normalizer, timeProvider, Options.Create(new IdentityReconciliationOptions()), logger)
+    {
+    }
+
+    /// <summary>Creates a reconciler.</summary>
+    /// <param name="store">The contact store.</param>
+    /// <param name="normalizer">The identifier normaliser; blocked values are normalised with it too.</param>
+    /// <param name="timeProvider">The clock for <c>createdAt</c> and <c>updatedAt</c>.</param>
+    /// <param name="options">The guards: blocked values and per-person limits, read once.</param>
+    /// <param name="logger">The logger, or <see langword="null"/> for none.</param>
+    /// <exception cref="OptionsValidationException">The options are invalid; the message names the setting.</exception>
+    public IdentityReconciler(
+        IContactStore store,
+        IContactNormalizer normalizer,
+        TimeProvider timeProvider,
+        IOptions<IdentityReconciliationOptions> options,
+        ILogger<IdentityReconciler>? logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(normalizer);
         ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(options);
+        var value = options.Value ?? throw new ArgumentException("The options have no value.", nameof(options));
+        var validation = IdentityReconciliationOptionsValidator.ValidateAll(Options.DefaultName, value);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(IdentityReconciliationOptions), validation.Failures);
+        }
+
         _store = store;
         _normalizer = normalizer;
         _timeProvider = timeProvider;
+        _guards = new ContactGuards(value, normalizer);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
     /// <inheritdoc />
-    public async Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
+    public async Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default) =>
+        (await IdentifyDetailedAsync(request, cancellationToken).ConfigureAwait(false)).Contact;
+
+    /// <inheritdoc />
+    public async Task<IdentifyResult> IdentifyDetailedAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
     {
-        var identifiers = Prepare(request);
+        var identifiers = Prepare(request, out var blocked);
         using var activity = IdentityReconciliationTelemetry.ActivitySource.StartActivity("IdentityReconciliation.Identify");
 
         // Fast path: most requests bring nothing new and need no write.
         var snapshot = await _store.FindClustersAsync(identifiers, cancellationToken).ConfigureAwait(false);
-        if (snapshot.Count > 0 && ContactPlanner.Plan(identifiers, snapshot, _timeProvider.GetUtcNow()).IsEmpty)
+        if (snapshot.Count > 0)
         {
-            activity?.SetTag("identity_reconciliation.written", false);
-            return ContactPlanner.Consolidate(snapshot)!;
+            var lookup = _guards.Plan(identifiers, snapshot, _timeProvider.GetUtcNow());
+            if (lookup.Changes.IsEmpty)
+            {
+                activity?.SetTag("identity_reconciliation.written", false);
+                return Report(ContactPlanner.Consolidate(lookup.Touched)!, lookup, blocked, activity);
+            }
         }
 
-        ContactChangeSet? applied = null;
+        // The store calls the plan inside its atomic unit, perhaps more than once: the last call is the one it applied.
+        GuardedPlan applied = default;
         var result = await _store.ReconcileAsync(
             identifiers,
-            touched => applied = ContactPlanner.Plan(identifiers, touched, _timeProvider.GetUtcNow()),
+            touched => (applied = _guards.Plan(identifiers, touched, _timeProvider.GetUtcNow())).Changes,
             cancellationToken).ConfigureAwait(false);
 
-        var cluster = ContactPlanner.Consolidate(result)
+        // When an identifier was set aside, the store's answer also holds the clusters only that identifier touched.
+        var person = applied.SetAside is null ? result : ContactGuards.TouchedBy(applied.Identifiers, result);
+        var cluster = ContactPlanner.Consolidate(person)
             ?? throw new InvalidOperationException($"The contact store {_store.GetType().Name} returned no contact for a request it reconciled.");
-        Report(applied, cluster, activity);
-        return cluster;
+        activity?.SetTag("identity_reconciliation.written", applied.Changes is { IsEmpty: false });
+        return Report(cluster, applied, blocked, activity);
     }
 
     /// <inheritdoc />
     public async Task<ContactCluster?> FindAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
     {
-        var identifiers = Prepare(request);
+        var identifiers = Prepare(request, out _);
         var snapshot = await _store.FindClustersAsync(identifiers, cancellationToken).ConfigureAwait(false);
         if (snapshot.Count == 0)
         {
             return null;
         }
 
-        // Show what the person would look like, but write nothing and leave out what no contact has yet.
-        var changes = ContactPlanner.Plan(identifiers, snapshot, _timeProvider.GetUtcNow());
-        return ContactPlanner.Consolidate(changes.Updates.Count == 0 ? snapshot : changes.Apply(snapshot, insertedId: null));
+        // Show what the person would look like, but write nothing and leave out what no contact has yet; an identifier the
+        // guards would set aside is left out as if the request had been sent without it.
+        var plan = _guards.Plan(identifiers, snapshot, _timeProvider.GetUtcNow());
+        if (plan.Touched.Count == 0)
+        {
+            return null;
+        }
+
+        return ContactPlanner.Consolidate(plan.Changes.Updates.Count == 0 ? plan.Touched : plan.Changes.Apply(plan.Touched, insertedId: null));
     }
 
-    private ContactIdentifiers Prepare(IdentifyRequest request)
+    private ContactIdentifiers Prepare(IdentifyRequest request, out SetAsideIdentifier? blocked)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ContactIdentifiers identifiers;
         try
         {
-            return ContactPlanner.Validate(_normalizer.NormalizeEmail(request.Email), _normalizer.NormalizePhoneNumber(request.PhoneNumber));
+            identifiers = ContactPlanner.Validate(_normalizer.NormalizeEmail(request.Email), _normalizer.NormalizePhoneNumber(request.PhoneNumber));
         }
         catch (InvalidIdentifyRequestException ex)
         {
-            IdentityReconciliationTelemetry.RequestsRejected.Add(1);
+            IdentityReconciliationTelemetry.RequestsRejected.Add(1, new KeyValuePair<string, object?>("reason", "invalid"));
+            Log.RequestRejected(_logger, ex.Message);
+            throw;
+        }
+
+        try
+        {
+            return _guards.WithoutBlocked(identifiers, out blocked);
+        }
+        catch (InvalidIdentifyRequestException ex)
+        {
+            IdentityReconciliationTelemetry.RequestsRejected.Add(1, new KeyValuePair<string, object?>("reason", "blocked"));
             Log.RequestRejected(_logger, ex.Message);
             throw;
         }
     }
 
-    private void Report(ContactChangeSet? applied, ContactCluster cluster, Activity? activity)
+    private IdentifyResult Report(ContactCluster cluster, GuardedPlan applied, SetAsideIdentifier? blocked, Activity? activity)
     {
-        activity?.SetTag("identity_reconciliation.written", applied is { IsEmpty: false });
         activity?.SetTag("identity_reconciliation.primary_contact_id", cluster.PrimaryContactId);
-        if (applied is null || applied.IsEmpty)
+        var changes = applied.Changes ?? ContactChangeSet.Empty;
+        var setAside = blocked is null
+            ? applied.SetAside is null ? [] : new[] { applied.SetAside }
+            : applied.SetAside is null ? new[] { blocked } : new[] { blocked, applied.SetAside };
+        ReportSetAside(setAside, applied.LimitedPrimaryContactId);
+        if (changes.IsEmpty)
         {
-            return;
+            return new IdentifyResult(cluster, IdentifyOutcome.Unchanged, null, [], setAside);
         }
 
-        if (applied.Insert is { } insert)
+        // Every primary the plan was made from, other than the survivor, joined the survivor's person.
+        List<long>? merged = null;
+        foreach (var contact in applied.Touched)
+        {
+            if (contact.LinkPrecedence == LinkPrecedence.Primary && contact.Id != cluster.PrimaryContactId)
+            {
+                (merged ??= []).Add(contact.Id);
+            }
+        }
+
+        merged?.Sort();
+        long? createdId = null;
+        var outcome = merged is null ? IdentifyOutcome.Relinked : IdentifyOutcome.PersonsMerged;
+        if (changes.Insert is { } insert)
         {
             if (insert.LinkPrecedence == LinkPrecedence.Primary)
             {
+                createdId = cluster.PrimaryContactId;
+                outcome = IdentifyOutcome.PrimaryCreated;
                 IdentityReconciliationTelemetry.ContactsCreated.Add(1, new KeyValuePair<string, object?>("link_precedence", "primary"));
                 Log.PrimaryCreated(_logger, cluster.PrimaryContactId);
             }
             else
             {
+                // The store gives an insert a higher identifier than every existing contact: the last secondary.
+                createdId = cluster.SecondaryContactIds.Count > 0 ? cluster.SecondaryContactIds[^1] : null;
+                outcome = merged is null ? IdentifyOutcome.SecondaryCreated : outcome;
                 IdentityReconciliationTelemetry.ContactsCreated.Add(1, new KeyValuePair<string, object?>("link_precedence", "secondary"));
-                Log.SecondaryCreated(_logger, cluster.SecondaryContactIds.Count > 0 ? cluster.SecondaryContactIds[^1] : 0, cluster.PrimaryContactId);
+                Log.SecondaryCreated(_logger, createdId ?? 0, cluster.PrimaryContactId);
             }
         }
 
-        if (applied.Updates.Count > 0)
+        if (changes.Updates.Count > 0)
         {
             IdentityReconciliationTelemetry.ClustersMerged.Add(1);
-            Log.ClustersMerged(_logger, cluster.PrimaryContactId, applied.Updates.Count);
+            Log.ClustersMerged(_logger, cluster.PrimaryContactId, changes.Updates.Count);
+        }
+
+        return new IdentifyResult(cluster, outcome, createdId, (IReadOnlyList<long>?)merged ?? [], setAside);
+    }
+
+    private void ReportSetAside(SetAsideIdentifier[] setAside, long? limitedPrimaryContactId)
+    {
+        foreach (var identifier in setAside)
+        {
+            var field = identifier.Kind == ContactIdentifierKind.Email ? "email" : "phoneNumber";
+            var reason = identifier.Reason switch
+            {
+                SetAsideReason.Blocked => "blocked",
+                SetAsideReason.EmailLimit => "email_limit",
+                _ => "phone_number_limit",
+            };
+            IdentityReconciliationTelemetry.IdentifiersSetAside.Add(
+                1,
+                new KeyValuePair<string, object?>("reason", reason),
+                new KeyValuePair<string, object?>("identifier", identifier.Kind == ContactIdentifierKind.Email ? "email" : "phone_number"));
+            if (identifier.Reason == SetAsideReason.Blocked)
+            {
+                Log.IdentifierBlocked(_logger, field);
+            }
+            else
+            {
+                Log.IdentifierOverLimit(_logger, field, limitedPrimaryContactId, identifier.Reason == SetAsideReason.EmailLimit ? "email" : "phone number");
+            }
         }
     }
 }

@@ -199,13 +199,14 @@ public sealed class IdentifyApiTests : IAsyncLifetime
                 contact.GetProperty("emails").EnumerateArray().Select(e => e.GetString()).Should().Contain(email);
             }
 
-            if (request.Item2 is { } phone)
+            // With an email, the phone is set aside when it would take the person past the default limits.
+            if (request.Item2 is { } phone && request.Item1 is null)
             {
                 contact.GetProperty("phoneNumbers").EnumerateArray().Select(p => p.GetString()).Should().Contain(phone);
             }
         });
 
-        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests);
+        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests, new IdentityReconciliationOptions());
     }
 
     private async Task<HttpResponseMessage> PostAsync(string body, CancellationToken cancellationToken = default)
