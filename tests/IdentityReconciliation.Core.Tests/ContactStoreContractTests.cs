@@ -306,6 +306,37 @@ public abstract class ContactStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdentifyAsync_64ParallelNewEmailsOnOnePhone_NeverExceedTheLimit()
+    {
+        var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = 3 };
+        var reconciler = new IdentityReconciler(Store, DefaultContactNormalizer.Instance, Clock, Microsoft.Extensions.Options.Options.Create(options), null);
+        var requests = Enumerable.Range(0, 64).Select(i => ((string?)$"buyer{i}@x.io", (string?)"+15550100")).ToList();
+        using var start = new ManualResetEventSlim();
+        var tasks = requests
+            .Select(request => Task.Run(async () =>
+            {
+                start.Wait();
+                return await reconciler.IdentifyDetailedAsync(new IdentifyRequest(request.Item1, request.Item2));
+            }))
+            .ToArray();
+        start.Set();
+
+        var results = await Task.WhenAll(tasks);
+
+        var rows = await ReadAllAsync();
+        GraphInvariants.AssertHold(rows, requests, options);
+        var hub = await reconciler.IdentifyAsync(new IdentifyRequest(null, "+15550100"));
+        hub.Emails.Should().HaveCount(3, "the hub fills up to its limit and no further");
+        rows.Should().HaveCount(64, "3 contacts of the hub and 61 persons of one email each");
+        results.Where(r => r.SetAside.Count == 0).Should().HaveCount(3).And.OnlyContain(r => r.Contact.PrimaryContactId == hub.PrimaryContactId);
+        results.Where(r => r.SetAside.Count > 0).Should().OnlyContain(r =>
+            r.Outcome == IdentifyOutcome.PrimaryCreated
+            && r.Contact.Emails.Count == 1
+            && r.Contact.PhoneNumbers.Count == 0
+            && r.SetAside.Single() == new SetAsideIdentifier(ContactIdentifierKind.PhoneNumber, "+15550100", SetAsideReason.EmailLimit));
+    }
+
+    [Fact]
     public async Task IdentifyAsync_BlockedValues_AreNeverStoredNorMatched()
     {
         var first = await Reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "000 000 0000"));
