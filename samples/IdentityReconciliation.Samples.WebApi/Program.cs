@@ -1,4 +1,5 @@
 // A Bitespeed-compatible identity reconciliation service: POST /identify and GET /healthz over an SQLite file.
+using IdentityReconciliation;
 using IdentityReconciliation.Samples.WebApi;
 using IdentityReconciliation.Sqlite;
 
@@ -7,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddIdentityReconciliation()
     .UseSqlite(options => options.ConnectionString =
         builder.Configuration.GetConnectionString("Contacts") ?? SqliteContactStoreOptions.DefaultConnectionString);
+builder.Services.Configure<IdentityReconciliationOptions>(builder.Configuration.GetSection("IdentityReconciliation")); // the guards
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();
