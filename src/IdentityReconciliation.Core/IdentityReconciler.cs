@@ -85,10 +85,13 @@ public sealed class IdentityReconciler : IIdentityReconciler
 
     /// <inheritdoc />
     public async Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default) =>
-        (await IdentifyDetailedAsync(request, cancellationToken).ConfigureAwait(false)).Contact;
+        (await IdentifyCoreAsync(request, cancellationToken).ConfigureAwait(false)).Cluster;
 
     /// <inheritdoc />
-    public async Task<IdentifyResult> IdentifyDetailedAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
+    public async Task<IdentifyResult> IdentifyDetailedAsync(IdentifyRequest request, CancellationToken cancellationToken = default) =>
+        Describe(await IdentifyCoreAsync(request, cancellationToken).ConfigureAwait(false));
+
+    private async ValueTask<Identified> IdentifyCoreAsync(IdentifyRequest request, CancellationToken cancellationToken)
     {
         var identifiers = Prepare(request, out var blocked);
         using var activity = IdentityReconciliationTelemetry.ActivitySource.StartActivity("IdentityReconciliation.Identify");
@@ -101,7 +104,7 @@ public sealed class IdentityReconciler : IIdentityReconciler
             if (lookup.Changes.IsEmpty)
             {
                 activity?.SetTag("identity_reconciliation.written", false);
-                return Report(ContactPlanner.Consolidate(lookup.Touched)!, lookup, blocked, activity);
+                return Record(new Identified(ContactPlanner.Consolidate(lookup.Touched)!, lookup, blocked), activity);
             }
         }
 
@@ -117,7 +120,7 @@ public sealed class IdentityReconciler : IIdentityReconciler
         var cluster = ContactPlanner.Consolidate(person)
             ?? throw new InvalidOperationException($"The contact store {_store.GetType().Name} returned no contact for a request it reconciled.");
         activity?.SetTag("identity_reconciliation.written", applied.Changes is { IsEmpty: false });
-        return Report(cluster, applied, blocked, activity);
+        return Record(new Identified(cluster, applied, blocked), activity);
     }
 
     /// <inheritdoc />
@@ -168,48 +171,33 @@ public sealed class IdentityReconciler : IIdentityReconciler
         }
     }
 
-    private IdentifyResult Report(ContactCluster cluster, GuardedPlan applied, SetAsideIdentifier? blocked, Activity? activity)
+    /// <summary>Counts and logs what a call did (values never appear), and passes it on.</summary>
+    private Identified Record(Identified identified, Activity? activity)
     {
+        var cluster = identified.Cluster;
         activity?.SetTag("identity_reconciliation.primary_contact_id", cluster.PrimaryContactId);
-        var changes = applied.Changes ?? ContactChangeSet.Empty;
-        var setAside = blocked is null
-            ? applied.SetAside is null ? [] : new[] { applied.SetAside }
-            : applied.SetAside is null ? new[] { blocked } : new[] { blocked, applied.SetAside };
-        ReportSetAside(setAside, applied.LimitedPrimaryContactId);
-        if (changes.IsEmpty)
+        if (identified.Blocked is { } blocked)
         {
-            return new IdentifyResult(cluster, IdentifyOutcome.Unchanged, null, [], setAside);
+            RecordSetAside(blocked, null);
         }
 
-        // Every primary the plan was made from, other than the survivor, joined the survivor's person.
-        List<long>? merged = null;
-        foreach (var contact in applied.Touched)
+        if (identified.Applied.SetAside is { } limited)
         {
-            if (contact.LinkPrecedence == LinkPrecedence.Primary && contact.Id != cluster.PrimaryContactId)
-            {
-                (merged ??= []).Add(contact.Id);
-            }
+            RecordSetAside(limited, identified.Applied.LimitedPrimaryContactId);
         }
 
-        merged?.Sort();
-        long? createdId = null;
-        var outcome = merged is null ? IdentifyOutcome.Relinked : IdentifyOutcome.PersonsMerged;
+        var changes = identified.Changes;
         if (changes.Insert is { } insert)
         {
             if (insert.LinkPrecedence == LinkPrecedence.Primary)
             {
-                createdId = cluster.PrimaryContactId;
-                outcome = IdentifyOutcome.PrimaryCreated;
                 IdentityReconciliationTelemetry.ContactsCreated.Add(1, new KeyValuePair<string, object?>("link_precedence", "primary"));
                 Log.PrimaryCreated(_logger, cluster.PrimaryContactId);
             }
             else
             {
-                // The store gives an insert a higher identifier than every existing contact: the last secondary.
-                createdId = cluster.SecondaryContactIds.Count > 0 ? cluster.SecondaryContactIds[^1] : null;
-                outcome = merged is null ? IdentifyOutcome.SecondaryCreated : outcome;
                 IdentityReconciliationTelemetry.ContactsCreated.Add(1, new KeyValuePair<string, object?>("link_precedence", "secondary"));
-                Log.SecondaryCreated(_logger, createdId ?? 0, cluster.PrimaryContactId);
+                Log.SecondaryCreated(_logger, identified.CreatedContactId ?? 0, cluster.PrimaryContactId);
             }
         }
 
@@ -219,32 +207,83 @@ public sealed class IdentityReconciler : IIdentityReconciler
             Log.ClustersMerged(_logger, cluster.PrimaryContactId, changes.Updates.Count);
         }
 
-        return new IdentifyResult(cluster, outcome, createdId, (IReadOnlyList<long>?)merged ?? [], setAside);
+        return identified;
     }
 
-    private void ReportSetAside(SetAsideIdentifier[] setAside, long? limitedPrimaryContactId)
+    private void RecordSetAside(SetAsideIdentifier identifier, long? limitedPrimaryContactId)
     {
-        foreach (var identifier in setAside)
+        var field = identifier.Kind == ContactIdentifierKind.Email ? "email" : "phoneNumber";
+        var reason = identifier.Reason switch
         {
-            var field = identifier.Kind == ContactIdentifierKind.Email ? "email" : "phoneNumber";
-            var reason = identifier.Reason switch
+            SetAsideReason.Blocked => "blocked",
+            SetAsideReason.EmailLimit => "email_limit",
+            _ => "phone_number_limit",
+        };
+        IdentityReconciliationTelemetry.IdentifiersSetAside.Add(
+            1,
+            new KeyValuePair<string, object?>("reason", reason),
+            new KeyValuePair<string, object?>("identifier", identifier.Kind == ContactIdentifierKind.Email ? "email" : "phone_number"));
+        if (identifier.Reason == SetAsideReason.Blocked)
+        {
+            Log.IdentifierBlocked(_logger, field);
+        }
+        else
+        {
+            Log.IdentifierOverLimit(_logger, field, limitedPrimaryContactId, identifier.Reason == SetAsideReason.EmailLimit ? "email" : "phone number");
+        }
+    }
+
+    /// <summary>What a call did, for <see cref="IdentifyDetailedAsync"/>.</summary>
+    private static IdentifyResult Describe(Identified identified)
+    {
+        var cluster = identified.Cluster;
+        var blocked = identified.Blocked;
+        var limited = identified.Applied.SetAside;
+        var setAside = blocked is null
+            ? limited is null ? [] : new[] { limited }
+            : limited is null ? new[] { blocked } : new[] { blocked, limited };
+        var changes = identified.Changes;
+        if (changes.IsEmpty)
+        {
+            return new IdentifyResult(cluster, IdentifyOutcome.Unchanged, null, [], setAside);
+        }
+
+        // Every primary the plan was made from, other than the survivor, joined the survivor's person.
+        List<long>? merged = null;
+        foreach (var contact in identified.Applied.Touched)
+        {
+            if (contact.LinkPrecedence == LinkPrecedence.Primary && contact.Id != cluster.PrimaryContactId)
             {
-                SetAsideReason.Blocked => "blocked",
-                SetAsideReason.EmailLimit => "email_limit",
-                _ => "phone_number_limit",
-            };
-            IdentityReconciliationTelemetry.IdentifiersSetAside.Add(
-                1,
-                new KeyValuePair<string, object?>("reason", reason),
-                new KeyValuePair<string, object?>("identifier", identifier.Kind == ContactIdentifierKind.Email ? "email" : "phone_number"));
-            if (identifier.Reason == SetAsideReason.Blocked)
-            {
-                Log.IdentifierBlocked(_logger, field);
-            }
-            else
-            {
-                Log.IdentifierOverLimit(_logger, field, limitedPrimaryContactId, identifier.Reason == SetAsideReason.EmailLimit ? "email" : "phone number");
+                (merged ??= []).Add(contact.Id);
             }
         }
+
+        merged?.Sort();
+        var outcome = changes.Insert?.LinkPrecedence switch
+        {
+            LinkPrecedence.Primary => IdentifyOutcome.PrimaryCreated,
+            _ when merged is not null => IdentifyOutcome.PersonsMerged,
+            LinkPrecedence.Secondary => IdentifyOutcome.SecondaryCreated,
+            _ => IdentifyOutcome.Relinked,
+        };
+        return new IdentifyResult(cluster, outcome, identified.CreatedContactId, (IReadOnlyList<long>?)merged ?? [], setAside);
+    }
+
+    /// <summary>The outcome of one identify call, before it is described.</summary>
+    private readonly record struct Identified(ContactCluster Cluster, GuardedPlan Applied, SetAsideIdentifier? Blocked)
+    {
+        /// <summary>The applied change set; empty when the store never called the plan.</summary>
+        public ContactChangeSet Changes => Applied.Changes ?? ContactChangeSet.Empty;
+
+        /// <summary>
+        /// The inserted contact: the new primary, or the last secondary (a store gives an insert a higher identifier than
+        /// every existing contact).
+        /// </summary>
+        public long? CreatedContactId => Changes.Insert?.LinkPrecedence switch
+        {
+            LinkPrecedence.Primary => Cluster.PrimaryContactId,
+            LinkPrecedence.Secondary when Cluster.SecondaryContactIds.Count > 0 => Cluster.SecondaryContactIds[^1],
+            _ => null,
+        };
     }
 }
