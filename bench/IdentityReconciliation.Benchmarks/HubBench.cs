@@ -45,19 +45,21 @@ internal static class HubBench
             setting,
             count,
             tail,
-            P99Ms(latencies.AsSpan(0, tail)),
-            P99Ms(latencies.AsSpan(count - tail)),
+            PercentileMs(latencies.AsSpan(0, tail), 0.50),
+            PercentileMs(latencies.AsSpan(count - tail), 0.50),
+            PercentileMs(latencies.AsSpan(0, tail), 0.99),
+            PercentileMs(latencies.AsSpan(count - tail), 0.99),
             (long)bytes.AsSpan(0, tail).ToArray().Average(),
             (long)bytes.AsSpan(count - tail).ToArray().Average(),
             hub?.Emails.Count ?? 0,
             elapsed.TotalSeconds);
     }
 
-    private static double P99Ms(ReadOnlySpan<long> ticks)
+    private static double PercentileMs(ReadOnlySpan<long> ticks, double p)
     {
         var sorted = ticks.ToArray();
         Array.Sort(sorted);
-        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(0.99 * sorted.Length) - 1)] * 1000.0 / Stopwatch.Frequency;
+        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)] * 1000.0 / Stopwatch.Frequency;
     }
 
     private sealed record HubResponse(ContactCluster Contact);
@@ -68,6 +70,8 @@ internal sealed record HubMeasurement(
     string Setting,
     int Requests,
     int Tail,
+    double FirstP50Ms,
+    double LastP50Ms,
     double FirstP99Ms,
     double LastP99Ms,
     long FirstBytesPerResponse,

@@ -18,6 +18,17 @@ if (Array.IndexOf(args, "--export") is var export and >= 0)
     return 0;
 }
 
+if (args.Contains("--overhead"))
+{
+    // The guards' own CPU per identify, with no database (see GuardOverhead).
+    var table = await GuardOverhead.RunAsync(rounds: 9, callsPerRound: args.Contains("--quick") ? 20_000 : 200_000);
+    Console.WriteLine(table);
+    var overheadOut = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
+    Directory.CreateDirectory(overheadOut);
+    await File.WriteAllTextAsync(Path.Combine(overheadOut, "guard-overhead.md"), $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}.{Environment.NewLine}{Environment.NewLine}{table}{Environment.NewLine}");
+    return 0;
+}
+
 var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
@@ -30,8 +41,12 @@ var guardSettings = (Arg("--guards") ?? "on") switch
     "both" => ["off", "on"],
     var other => throw new ArgumentException($"Unknown --guards '{other}': use on, off or both."),
 };
+// With --repeat N, each figure is measured N times per guard setting, alternating the order, and the best is kept (the
+// machines are shared: a noisy moment must not decide a comparison).
+var repeat = int.Parse(Arg("--repeat") ?? "1", CultureInfo.InvariantCulture);
 var hubRequests = int.Parse(Arg("--hub-requests") ?? (quick ? "1000" : "10000"), CultureInfo.InvariantCulture);
 var hubTail = hubRequests / 10;
+var hubSettings = (Arg("--hub-settings") ?? "on,off").Split(',');
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--seconds") ?? (quick ? "1" : "5"), CultureInfo.InvariantCulture));
 var output = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
 var storeName = Arg("--store") ?? "sqlite";
@@ -75,9 +90,22 @@ foreach (var size in sizes)
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
+            var best = new Dictionary<string, Measurement>();
+            for (var attempt = 0; attempt < repeat; attempt++)
+            {
+                foreach (var guards in attempt % 2 == 0 ? guardSettings : Enumerable.Reverse(guardSettings))
+                {
+                    var attemptMeasurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration, GuardOptions(guards));
+                    if (!best.TryGetValue(guards, out var previous) || attemptMeasurement.OperationsPerSecond > previous.OperationsPerSecond)
+                    {
+                        best[guards] = attemptMeasurement;
+                    }
+                }
+            }
+
             foreach (var guards in guardSettings)
             {
-                var measurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration, GuardOptions(guards));
+                var measurement = best[guards];
 
                 var floor = workload == Workloads.Retail ? readFloor : writeFloor;
                 var row = new Row(target.Name, workload, size, callers, guards, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
@@ -93,11 +121,12 @@ foreach (var size in sizes)
     // The hub: once per run (at the first size), with the guards and with the limits off for contrast.
     if (workloads.Contains(HubBench.Workload) && size == sizes[0])
     {
-        foreach (var (setting, options) in new[] { ("guards on", GuardOptions("on")), ("limits off", new IdentityReconciliationOptions { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null }) })
+        var settings = new[] { ("on", "guards on", GuardOptions("on")), ("off", "limits off", new IdentityReconciliationOptions { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null }) };
+        foreach (var (_, setting, options) in settings.Where(s => hubSettings.Contains(s.Item1)))
         {
             var hub = await HubBench.RunAsync(target.StartRunAsync, setting, options, hubRequests, hubTail);
             hubRows.Add((size, hub));
-            Console.WriteLine($"hub {setting,-10}: {hub.Requests:N0} requests in {hub.Seconds:0.0} s; first {hub.Tail:N0}: p99 {hub.FirstP99Ms:0.000} ms, {hub.FirstBytesPerResponse:N0} B/response; last {hub.Tail:N0}: p99 {hub.LastP99Ms:0.000} ms, {hub.LastBytesPerResponse:N0} B/response; the shared phone's person has {hub.HubEmails:N0} emails");
+            Console.WriteLine($"hub {setting,-10}: {hub.Requests:N0} requests in {hub.Seconds:0.0} s; first {hub.Tail:N0}: p50 {hub.FirstP50Ms:0.000} ms, p99 {hub.FirstP99Ms:0.000} ms, {hub.FirstBytesPerResponse:N0} B/response; last {hub.Tail:N0}: p50 {hub.LastP50Ms:0.000} ms, p99 {hub.LastP99Ms:0.000} ms, {hub.LastBytesPerResponse:N0} B/response; the shared phone's person has {hub.HubEmails:N0} emails");
         }
     }
 
@@ -106,7 +135,7 @@ foreach (var size in sizes)
 
 // Scale: throughput at the largest size relative to the smallest.
 var markdown = new StringBuilder();
-markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure. {setup}.");
+markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure{(repeat > 1 ? $", best of {repeat} per guard setting (alternating order)" : "")}. {setup}.");
 markdown.AppendLine();
 markdown.AppendLine("| store | workload | contacts | callers | guards | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
 markdown.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -133,11 +162,11 @@ if (hubRows.Count > 0)
     markdown.AppendLine();
     markdown.AppendLine(CultureInfo.InvariantCulture, $"Hub: {hubRequests:N0} requests, one caller, distinct emails and one shared phone, on a fresh copy of the {hubRows[0].Contacts:N0}-contact store.");
     markdown.AppendLine();
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| setting | p99 ms, first {hubTail:N0} | p99 ms, last {hubTail:N0} | B/response, first {hubTail:N0} | B/response, last {hubTail:N0} | emails of the shared phone's person | total s |");
-    markdown.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| setting | p50 ms, first {hubTail:N0} | p50 ms, last {hubTail:N0} | p99 ms, first {hubTail:N0} | p99 ms, last {hubTail:N0} | B/response, first {hubTail:N0} | B/response, last {hubTail:N0} | emails of the shared phone's person | total s |");
+    markdown.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var (_, h) in hubRows)
     {
-        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {h.Setting} | {h.FirstP99Ms:0.000} | {h.LastP99Ms:0.000} | {h.FirstBytesPerResponse:N0} | {h.LastBytesPerResponse:N0} | {h.HubEmails:N0} | {h.Seconds:0.0} |");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {h.Setting} | {h.FirstP50Ms:0.000} | {h.LastP50Ms:0.000} | {h.FirstP99Ms:0.000} | {h.LastP99Ms:0.000} | {h.FirstBytesPerResponse:N0} | {h.LastBytesPerResponse:N0} | {h.HubEmails:N0} | {h.Seconds:0.0} |");
     }
 }
 
