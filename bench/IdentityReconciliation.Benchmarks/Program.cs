@@ -18,10 +18,35 @@ if (Array.IndexOf(args, "--export") is var export and >= 0)
     return 0;
 }
 
+if (args.Contains("--overhead"))
+{
+    // The guards' own CPU per identify, with no database (see GuardOverhead).
+    var table = await GuardOverhead.RunAsync(rounds: 9, callsPerRound: args.Contains("--quick") ? 20_000 : 200_000);
+    Console.WriteLine(table);
+    var overheadOut = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
+    Directory.CreateDirectory(overheadOut);
+    await File.WriteAllTextAsync(Path.Combine(overheadOut, "guard-overhead.md"), $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}.{Environment.NewLine}{Environment.NewLine}{table}{Environment.NewLine}");
+    return 0;
+}
+
 var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
-var workloads = Arg("--workloads")?.Split(',') ?? Workloads.All;
+var workloads = Arg("--workloads")?.Split(',') ?? [.. Workloads.All, HubBench.Workload];
+// The guards: "on" (the defaults), "off" (no blocklist, no limits), or "both" (each figure with guards off, then on).
+var guardSettings = (Arg("--guards") ?? "on") switch
+{
+    "on" => new[] { "on" },
+    "off" => ["off"],
+    "both" => ["off", "on"],
+    var other => throw new ArgumentException($"Unknown --guards '{other}': use on, off or both."),
+};
+// With --repeat N, each figure is measured N times per guard setting, alternating the order, and the best is kept (the
+// machines are shared: a noisy moment must not decide a comparison).
+var repeat = int.Parse(Arg("--repeat") ?? "1", CultureInfo.InvariantCulture);
+var hubRequests = int.Parse(Arg("--hub-requests") ?? (quick ? "1000" : "10000"), CultureInfo.InvariantCulture);
+var hubTail = hubRequests / 10;
+var hubSettings = (Arg("--hub-settings") ?? "on,off").Split(',');
 var duration = TimeSpan.FromSeconds(double.Parse(Arg("--seconds") ?? (quick ? "1" : "5"), CultureInfo.InvariantCulture));
 var output = Arg("--out") ?? Path.Combine(FindRepositoryRoot(), "bench", "results");
 var storeName = Arg("--store") ?? "sqlite";
@@ -42,6 +67,7 @@ IBenchTarget target = storeName switch
 await using var disposeTarget = target;
 Console.WriteLine($"IdentityReconciliation benchmark — store {target.Name}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure");
 var rows = new List<Row>();
+var hubRows = new List<(long Contacts, HubMeasurement Measurement)>();
 var setup = "";
 foreach (var size in sizes)
 {
@@ -59,20 +85,48 @@ foreach (var size in sizes)
     var readFloor = Math.Max(Rate(await target.ReadFloorAsync(readRequests, duration)), Rate(await target.ReadFloorAsync(readRequests, duration)));
     Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
 
-    foreach (var workload in workloads)
+    foreach (var workload in workloads.Where(w => w != HubBench.Workload))
     {
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
-            var measurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration);
+            var best = new Dictionary<string, Measurement>();
+            for (var attempt = 0; attempt < repeat; attempt++)
+            {
+                foreach (var guards in attempt % 2 == 0 ? guardSettings : Enumerable.Reverse(guardSettings))
+                {
+                    var attemptMeasurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration, GuardOptions(guards));
+                    if (!best.TryGetValue(guards, out var previous) || attemptMeasurement.OperationsPerSecond > previous.OperationsPerSecond)
+                    {
+                        best[guards] = attemptMeasurement;
+                    }
+                }
+            }
 
-            var floor = workload == Workloads.Retail ? readFloor : writeFloor;
-            var row = new Row(target.Name, workload, size, callers, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
-                Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
-                measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
-                measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds);
-            rows.Add(row);
-            Console.WriteLine($"{workload,-12} {callers,2} callers: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
+            foreach (var guards in guardSettings)
+            {
+                var measurement = best[guards];
+
+                var floor = workload == Workloads.Retail ? readFloor : writeFloor;
+                var row = new Row(target.Name, workload, size, callers, guards, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
+                    Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
+                    measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
+                    measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds);
+                rows.Add(row);
+                Console.WriteLine($"{workload,-12} {callers,2} callers guards {guards,-3}: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
+            }
+        }
+    }
+
+    // The hub: once per run (at the first size), with the guards and with the limits off for contrast.
+    if (workloads.Contains(HubBench.Workload) && size == sizes[0])
+    {
+        var settings = new[] { ("on", "guards on", GuardOptions("on")), ("off", "limits off", new IdentityReconciliationOptions { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null }) };
+        foreach (var (_, setting, options) in settings.Where(s => hubSettings.Contains(s.Item1)))
+        {
+            var hub = await HubBench.RunAsync(target.StartRunAsync, setting, options, hubRequests, hubTail);
+            hubRows.Add((size, hub));
+            Console.WriteLine($"hub {setting,-10}: {hub.Requests:N0} requests in {hub.Seconds:0.0} s; first {hub.Tail:N0}: p50 {hub.FirstP50Ms:0.000} ms, p99 {hub.FirstP99Ms:0.000} ms, {hub.FirstBytesPerResponse:N0} B/response; last {hub.Tail:N0}: p50 {hub.LastP50Ms:0.000} ms, p99 {hub.LastP99Ms:0.000} ms, {hub.LastBytesPerResponse:N0} B/response; the shared phone's person has {hub.HubEmails:N0} emails");
         }
     }
 
@@ -81,13 +135,39 @@ foreach (var size in sizes)
 
 // Scale: throughput at the largest size relative to the smallest.
 var markdown = new StringBuilder();
-markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure. {setup}.");
+markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure{(repeat > 1 ? $", best of {repeat} per guard setting (alternating order)" : "")}. {setup}.");
 markdown.AppendLine();
-markdown.AppendLine("| store | workload | contacts | callers | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
-markdown.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+markdown.AppendLine("| store | workload | contacts | callers | guards | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
+markdown.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (var r in rows)
 {
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+}
+
+if (guardSettings.Length > 1)
+{
+    markdown.AppendLine();
+    markdown.AppendLine("| workload | contacts | callers | ops/s guards on ÷ guards off | B/op on − off |");
+    markdown.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+    foreach (var g in rows.GroupBy(r => (r.Workload, r.Contacts, r.Callers)))
+    {
+        var on = g.Single(r => r.Guards == "on");
+        var off = g.Single(r => r.Guards == "off");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Workload} | {g.Key.Contacts:N0} | {g.Key.Callers} | {on.OpsPerSecond / off.OpsPerSecond:0.00} | {on.BytesPerOp - off.BytesPerOp:N0} |");
+    }
+}
+
+if (hubRows.Count > 0)
+{
+    markdown.AppendLine();
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"Hub: {hubRequests:N0} requests, one caller, distinct emails and one shared phone, on a fresh copy of the {hubRows[0].Contacts:N0}-contact store.");
+    markdown.AppendLine();
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| setting | p50 ms, first {hubTail:N0} | p50 ms, last {hubTail:N0} | p99 ms, first {hubTail:N0} | p99 ms, last {hubTail:N0} | B/response, first {hubTail:N0} | B/response, last {hubTail:N0} | emails of the shared phone's person | total s |");
+    markdown.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var (_, h) in hubRows)
+    {
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {h.Setting} | {h.FirstP50Ms:0.000} | {h.LastP50Ms:0.000} | {h.FirstP99Ms:0.000} | {h.LastP99Ms:0.000} | {h.FirstBytesPerResponse:N0} | {h.LastBytesPerResponse:N0} | {h.HubEmails:N0} | {h.Seconds:0.0} |");
+    }
 }
 
 markdown.AppendLine();
@@ -104,7 +184,7 @@ if (sizes.Length > 1)
     markdown.AppendLine();
     markdown.AppendLine(CultureInfo.InvariantCulture, $"| workload | callers | ops/s at {sizes[^1]:N0} ÷ ops/s at {sizes[0]:N0} |");
     markdown.AppendLine("| --- | ---: | ---: |");
-    foreach (var g in rows.GroupBy(r => (r.Workload, r.Callers)))
+    foreach (var g in rows.Where(r => r.Guards == guardSettings[^1]).GroupBy(r => (r.Workload, r.Callers)))
     {
         var small = g.First(r => r.Contacts == sizes[0]);
         var large = g.First(r => r.Contacts == sizes[^1]);
@@ -112,9 +192,9 @@ if (sizes.Length > 1)
     }
 }
 
-var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (quick ? "-quick" : ""));
+var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (quick ? "-quick" : ""));
 await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { Rows = rows, Hub = hubRows.Select(h => h.Measurement) }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine();
 Console.WriteLine(markdown);
 Console.WriteLine($"Wrote {stem}.md and {stem}.json");
@@ -128,6 +208,11 @@ string? Arg(string name)
 
 static double Rate((long Operations, TimeSpan Elapsed) run) => run.Operations / run.Elapsed.TotalSeconds;
 
+// "on": the default guards (placeholder blocklist, 10 emails and 10 phone numbers per person); "off": none of them.
+static IdentityReconciliationOptions GuardOptions(string setting) => setting == "on"
+    ? new IdentityReconciliationOptions()
+    : new IdentityReconciliationOptions { UseDefaultBlocklist = false, MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null };
+
 static string FindRepositoryRoot()
 {
     var directory = new DirectoryInfo(AppContext.BaseDirectory);
@@ -140,5 +225,5 @@ static string FindRepositoryRoot()
 }
 
 internal sealed record Row(
-    string Store, string Workload, long Contacts, int Callers, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
+    string Store, string Workload, long Contacts, int Callers, string Guards, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
     double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor, int Rounds);

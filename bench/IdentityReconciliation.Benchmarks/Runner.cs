@@ -10,14 +10,14 @@ internal static class Runner
     /// small store has only so many disjoint pairs to join) is run again on a fresh copy of the data, and the rounds
     /// are added up, so that every figure covers the same measured time.
     /// </summary>
-    public static async Task<Measurement> RunAsync(Func<Task<BenchRun>> start, IdentifyRequest[] requests, int callers, TimeSpan duration)
+    public static async Task<Measurement> RunAsync(Func<Task<BenchRun>> start, IdentifyRequest[] requests, int callers, TimeSpan duration, IdentityReconciliationOptions options)
     {
         var rounds = new List<(Measurement Measurement, long[] Latencies)>();
         var measured = TimeSpan.Zero;
         do
         {
             await using var run = await start();
-            var round = await RunOnceAsync(new IdentityReconciler(run.Store), requests, callers, duration - measured);
+            var round = await RunOnceAsync(new IdentityReconciler(run.Store, options), requests, callers, duration - measured);
             rounds.Add(round);
             measured += round.Measurement.Elapsed;
         }

@@ -19,20 +19,14 @@ internal sealed class ContactDatabase : IAsyncDisposable
 
     public IIdentityReconciler Reconciler { get; }
 
-    /// <summary>Opens (and creates when missing) the contact database in <paramref name="file"/>.</summary>
+    /// <summary>Opens (and creates when missing) the contact database in <paramref name="file"/>, with the default guards.</summary>
     /// <param name="file">The file, relative to the current directory or absolute.</param>
-    /// <param name="decorate">Wraps the SQLite store, e.g. to observe what each request changed.</param>
-    public static ContactDatabase Open(string file, Func<IContactStore, IContactStore>? decorate = null)
+    public static ContactDatabase Open(string file)
     {
         var filePath = Path.GetFullPath(file);
         var connectionString = new SqliteConnectionStringBuilder { DataSource = filePath }.ToString();
         var services = new ServiceCollection();
-        var builder = services.AddIdentityReconciliation().UseSqlite(connectionString);
-        if (decorate is not null)
-        {
-            builder.UseContactStore(_ => decorate(new Sqlite.SqliteContactStore(connectionString)));
-        }
-
+        services.AddIdentityReconciliation().UseSqlite(connectionString);
         return new ContactDatabase(services.BuildServiceProvider(), filePath);
     }
 

@@ -3,7 +3,10 @@ using System.Text.Json;
 
 namespace IdentityReconciliation.Samples.Console;
 
-/// <summary><c>identify --email X --phone Y [--db FILE]</c>: one request, printed as the product's JSON response.</summary>
+/// <summary>
+/// <c>identify --email X --phone Y [--db FILE]</c>: one request, printed as the product's JSON response on standard output;
+/// an identifier the guards set aside is reported on standard error (the exit code stays 0).
+/// </summary>
 internal static class IdentifyCommand
 {
     public static Command Create(CommandEnvironment environment)
@@ -23,8 +26,13 @@ internal static class IdentifyCommand
             // The reconciler validates the request before the store first opens the file: bad input writes nothing.
             var request = new IdentifyRequest(parseResult.GetValue(email), parseResult.GetValue(phone));
             await using var database = ContactDatabase.Open(parseResult.GetRequiredValue(db));
-            var cluster = await database.Reconciler.IdentifyAsync(request, cancellationToken);
-            await environment.Output.WriteLineAsync(JsonSerializer.Serialize(new IdentifyResponse(cluster), SampleJsonContext.Relaxed.IdentifyResponse));
+            var result = await database.Reconciler.IdentifyDetailedAsync(request, cancellationToken);
+            await environment.Output.WriteLineAsync(JsonSerializer.Serialize(new IdentifyResponse(result.Contact), SampleJsonContext.Relaxed.IdentifyResponse));
+            foreach (var identifier in result.SetAside)
+            {
+                await environment.Error.WriteLineAsync(SetAsideText.Describe(identifier));
+            }
+
             return ExitCodes.Success;
         }));
         return command;

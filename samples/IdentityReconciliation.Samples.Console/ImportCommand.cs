@@ -6,7 +6,8 @@ namespace IdentityReconciliation.Samples.Console;
 
 /// <summary>
 /// <c>import FILE.csv [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order, with a progress bar
-/// when a person watches, and prints a summary. Bad rows are reported and skipped; every good row lands.
+/// when a person watches, and prints a summary of what each row did (<see cref="IIdentityReconciler.IdentifyDetailedAsync"/>),
+/// with the identifiers the guards set aside. Bad rows are reported and skipped; every good row lands.
 /// Exit code 0 when every row was imported, 1 when some were rejected (the others were still imported).
 /// </summary>
 internal static class ImportCommand
@@ -28,8 +29,7 @@ internal static class ImportCommand
     private static async Task<int> RunAsync(CommandEnvironment environment, string csvFile, string databaseFile, CancellationToken cancellationToken)
     {
         var rows = CsvRows.Parse(await File.ReadAllLinesAsync(csvFile, cancellationToken));
-        ChangeObservingContactStore? store = null;
-        await using var database = ContactDatabase.Open(databaseFile, sqlite => store = new ChangeObservingContactStore(sqlite));
+        await using var database = ContactDatabase.Open(databaseFile);
         var summary = new ImportSummary();
 
         async Task ImportRowAsync(CsvRow row)
@@ -40,9 +40,10 @@ internal static class ImportCommand
                 return;
             }
 
+            IdentifyResult result;
             try
             {
-                await database.Reconciler.IdentifyAsync(new IdentifyRequest(row.Email, row.PhoneNumber), cancellationToken);
+                result = await database.Reconciler.IdentifyDetailedAsync(new IdentifyRequest(row.Email, row.PhoneNumber), cancellationToken);
             }
             catch (InvalidIdentifyRequestException ex)
             {
@@ -50,7 +51,7 @@ internal static class ImportCommand
                 return;
             }
 
-            summary.Accept(store!.TakeLastChange());
+            summary.Accept(result);
         }
 
         if (environment.Interactive && rows.Count > 0)
@@ -104,6 +105,10 @@ internal static class ImportCommand
 
         public int Unchanged { get; private set; }
 
+        public int Relinked { get; private set; }
+
+        public Dictionary<SetAsideReason, int> SetAside { get; } = [];
+
         public List<(int LineNumber, string Reason)> Rejected { get; } = [];
 
         public void Reject(int lineNumber, string reason)
@@ -112,24 +117,31 @@ internal static class ImportCommand
             Rejected.Add((lineNumber, reason));
         }
 
-        public void Accept(ContactChangeSet? change)
+        public void Accept(IdentifyResult result)
         {
             Rows++;
-            if (change?.Insert is { LinkPrecedence: LinkPrecedence.Primary })
+            switch (result.Outcome)
             {
-                NewPrimaries++;
+                case IdentifyOutcome.PrimaryCreated:
+                    NewPrimaries++;
+                    break;
+                case IdentifyOutcome.SecondaryCreated:
+                    NewSecondaries++;
+                    break;
+                case IdentifyOutcome.PersonsMerged:
+                    Merges++;
+                    break;
+                case IdentifyOutcome.Relinked:
+                    Relinked++;
+                    break;
+                default:
+                    Unchanged++;
+                    break;
             }
-            else if (change?.Insert is { LinkPrecedence: LinkPrecedence.Secondary })
+
+            foreach (var identifier in result.SetAside)
             {
-                NewSecondaries++;
-            }
-            else if (change is { Updates.Count: > 0 })
-            {
-                Merges++;
-            }
-            else
-            {
-                Unchanged++;
+                SetAside[identifier.Reason] = SetAside.GetValueOrDefault(identifier.Reason) + 1;
             }
         }
 
@@ -142,9 +154,18 @@ internal static class ImportCommand
                 New secondaries: {NewSecondaries}
                 Merges:          {Merges}
                 Unchanged:       {Unchanged}
-                Rejected:        {Rejected.Count}
                 """);
             await output.WriteLineAsync(text);
+            if (Relinked > 0)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Relinked:        {Relinked}"));
+            }
+
+            // Identifiers the guards did not use: a row whose identifier was set aside is still imported with the other one.
+            var reasons = SetAside.OrderBy(static r => r.Key).Select(static r => string.Create(CultureInfo.InvariantCulture, $"{r.Value} {SetAsideText.ShortReason(r.Key)}"));
+            var total = SetAside.Values.Sum();
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Set aside:       {total}{(total > 0 ? $" ({string.Join(", ", reasons)})" : "")}"));
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Rejected:        {Rejected.Count}"));
             foreach (var (lineNumber, reason) in Rejected)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  line {lineNumber}: {reason}"));

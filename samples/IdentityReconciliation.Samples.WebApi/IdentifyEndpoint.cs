@@ -10,13 +10,22 @@ namespace IdentityReconciliation.Samples.WebApi;
 
 /// <summary>
 /// <c>POST /identify</c>: <c>{"email": string|null, "phoneNumber": string|number|null}</c> → <c>200 {"contact":{…}}</c>;
-/// malformed JSON, a wrong type or an invalid value → <c>400 application/problem+json</c> whose <c>errors</c> name the
-/// field (<c>email</c>, <c>phoneNumber</c>, or <c>request</c> for the body as a whole). Nothing is written on a 400.
+/// malformed JSON, a wrong type, an invalid value or only placeholder values → <c>400 application/problem+json</c> whose
+/// <c>errors</c> name the field (<c>email</c>, <c>phoneNumber</c>, or <c>request</c> for the body as a whole). Nothing is
+/// written on a 400. Identifiers the guards set aside are listed in the <see cref="SetAsideHeader"/> response header, so
+/// that the body keeps the product's shape.
 /// A body that is not <c>application/json</c> → <c>415 application/problem+json</c>.
 /// A busy store → <c>503 application/problem+json</c> with <c>Retry-After</c>; nothing is written, the client may retry.
 /// </summary>
 internal static class IdentifyEndpoint
 {
+    /// <summary>
+    /// The response header that lists the request's identifiers that were not used, as a structured-field list (RFC 9651):
+    /// <c>Identify-Set-Aside: phoneNumber;reason=blocked</c>, or <c>email;reason=email-limit</c>. It names fields and
+    /// reasons only, never values. Absent when both identifiers were used.
+    /// </summary>
+    public const string SetAsideHeader = "Identify-Set-Aside";
+
     public const string EmailTypeMessage = "email must be a JSON string or null.";
 
     public const string PhoneNumberTypeMessage = "phoneNumber must be a JSON string, a whole number, or null.";
@@ -84,8 +93,13 @@ internal static class IdentifyEndpoint
 
         try
         {
-            var cluster = await reconciler.IdentifyAsync(new IdentifyRequest(body.Email, body.PhoneNumber), cancellationToken);
-            return TypedResults.Ok(new IdentifyResponse(cluster));
+            var result = await reconciler.IdentifyDetailedAsync(new IdentifyRequest(body.Email, body.PhoneNumber), cancellationToken);
+            if (result.SetAside.Count > 0)
+            {
+                request.HttpContext.Response.Headers.Append(SetAsideHeader, string.Join(", ", result.SetAside.Select(FormatSetAside)));
+            }
+
+            return TypedResults.Ok(new IdentifyResponse(result.Contact));
         }
         catch (InvalidIdentifyRequestException ex)
         {
@@ -130,6 +144,18 @@ internal static class IdentifyEndpoint
             new Dictionary<string, string[]> { [field] = [message] },
             title: "The request is invalid.",
             detail: $"{field}: {message}");
+
+    private static string FormatSetAside(SetAsideIdentifier identifier)
+    {
+        var field = identifier.Kind == ContactIdentifierKind.Email ? "email" : "phoneNumber";
+        var reason = identifier.Reason switch
+        {
+            SetAsideReason.Blocked => "blocked",
+            SetAsideReason.EmailLimit => "email-limit",
+            _ => "phone-number-limit",
+        };
+        return $"{field};reason={reason}";
+    }
 
     /// <summary>Maps a JSON path such as <c>$.phoneNumber</c> to the field it names; anything else is the request as a whole.</summary>
     internal static string FieldOf(string? path) => path switch

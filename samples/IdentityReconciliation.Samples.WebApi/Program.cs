@@ -1,4 +1,5 @@
 // A Bitespeed-compatible identity reconciliation service: POST /identify, GET /healthz and (when enabled) POST /erase over an SQLite file.
+using IdentityReconciliation;
 using IdentityReconciliation.Samples.WebApi;
 
 // appsettings.json is read from the app's own folder, wherever the app is started from (see SampleHosting).
@@ -11,6 +12,7 @@ if (builder.Configuration.GetConnectionString("Contacts") is { Length: > 0 } con
 {
     reconciliation.UseSqlite(options => options.ConnectionString = contacts);
 }
+builder.Services.Configure<IdentityReconciliationOptions>(builder.Configuration.GetSection("IdentityReconciliation")); // the guards
 
 builder.Services.ConfigureHttpJsonOptions(options => IdentifyEndpoint.ConfigureJson(options.SerializerOptions));
 builder.Services.AddProblemDetails();

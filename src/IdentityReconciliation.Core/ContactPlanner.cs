@@ -190,8 +190,11 @@ public static class ContactPlanner
         var emails = new List<string>(1);
         var phones = new List<string>(1);
         var secondaries = new List<long>(ordered.Count - 1);
-        AddDistinct(emails, primary.Email);
-        AddDistinct(phones, primary.PhoneNumber);
+        // A large cluster (stored without limits, or before they were lowered) is deduplicated through a set, not a list scan.
+        var seenEmails = ordered.Count > 16 ? new HashSet<string>(StringComparer.Ordinal) : null;
+        var seenPhones = seenEmails is null ? null : new HashSet<string>(StringComparer.Ordinal);
+        AddDistinct(emails, primary.Email, seenEmails);
+        AddDistinct(phones, primary.PhoneNumber, seenPhones);
         foreach (var contact in ordered)
         {
             if (contact.Id == primary.Id)
@@ -204,8 +207,8 @@ public static class ContactPlanner
                 throw new InvalidOperationException($"Contact {contact.Id} does not link to primary {primary.Id}.");
             }
 
-            AddDistinct(emails, contact.Email);
-            AddDistinct(phones, contact.PhoneNumber);
+            AddDistinct(emails, contact.Email, seenEmails);
+            AddDistinct(phones, contact.PhoneNumber, seenPhones);
             secondaries.Add(contact.Id);
         }
 
@@ -333,9 +336,9 @@ public static class ContactPlanner
         return false;
     }
 
-    private static void AddDistinct(List<string> values, string? value)
+    private static void AddDistinct(List<string> values, string? value, HashSet<string>? seen)
     {
-        if (value is not null && !values.Contains(value))
+        if (value is not null && (seen is null ? !values.Contains(value) : seen.Add(value)))
         {
             values.Add(value);
         }

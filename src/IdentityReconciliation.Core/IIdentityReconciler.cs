@@ -15,10 +15,28 @@ public interface IIdentityReconciler
     /// <param name="cancellationToken">Cancels the call while it waits; a change that was committed is never rolled back.</param>
     /// <returns>The person's consolidated view after the request was applied.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed; nothing was written.</exception>
+    /// <remarks>
+    /// The guards of <see cref="IdentityReconciliationOptions"/> apply: a blocked identifier, or one that would take the
+    /// person past a limit, is set aside and the request is resolved without it. <see cref="IdentifyDetailedAsync"/> says
+    /// which.
+    /// </remarks>
+    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, one is malformed, or every identifier is blocked; nothing was written.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a change was committed.</exception>
     /// <exception cref="ContactStoreBusyException">The store was too busy to apply the request in time; nothing was written, and the request is worth retrying.</exception>
     Task<ContactCluster> IdentifyAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Does exactly what <see cref="IdentifyAsync"/> does, and also reports what the call did: whether it created a primary
+    /// or a secondary contact, merged persons (which ones) or changed nothing, and every identifier it set aside, with the reason.
+    /// </summary>
+    /// <param name="request">The email and/or phone number; at least one must be present.</param>
+    /// <param name="cancellationToken">Cancels the call while it waits; a change that was committed is never rolled back.</param>
+    /// <returns>The person's consolidated view and what the call did.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, one is malformed, or every identifier is blocked; nothing was written.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a change was committed.</exception>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to apply the request in time; nothing was written, and the request is worth retrying.</exception>
+    Task<IdentifyResult> IdentifyDetailedAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Looks up the person the identifiers belong to without writing anything.
@@ -28,10 +46,11 @@ public interface IIdentityReconciler
     /// <returns>
     /// The consolidated view, or <see langword="null"/> when no contact matches. When the identifiers belong to two persons,
     /// the view is the merged one that <see cref="IdentifyAsync"/> would produce, but nothing is stored and an identifier
-    /// that no contact has yet is not included.
+    /// that no contact has yet is not included. The guards apply as in <see cref="IdentifyAsync"/>: a blocked identifier never
+    /// matches, and an identifier that would take the person past a limit is left out.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>
-    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, or one is malformed.</exception>
+    /// <exception cref="InvalidIdentifyRequestException">The request has no identifier, one is malformed, or every identifier is blocked.</exception>
     /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
     Task<ContactCluster?> FindAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
 

@@ -10,14 +10,15 @@ public sealed partial class IdentityReconciler
     /// <inheritdoc />
     public async Task<ErasureResult> EraseAsync(IdentifyRequest request, CancellationToken cancellationToken = default)
     {
-        var identifiers = Prepare(request, erasure: true);
+        var identifiers = Validate(request, erasure: true);
         using var activity = IdentityReconciliationTelemetry.ActivitySource.StartActivity("IdentityReconciliation.Erase");
 
         ErasureChangeSet? applied = null;
-        var remaining = await _store.EraseAsync(
+        var remaining = await Observe(_store.EraseAsync(
             identifiers,
             scope => applied = ErasurePlanner.Plan(scope, _timeProvider.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken)).ConfigureAwait(false);
+        BusyTracker?.ReportWriteSucceeded();
 
         return Report(applied, remaining, activity);
     }
@@ -29,10 +30,11 @@ public sealed partial class IdentityReconciler
         activity?.SetTag("identity_reconciliation.contact_id", contactId);
 
         ErasureChangeSet? applied = null;
-        var remaining = await _store.ErasePersonAsync(
+        var remaining = await Observe(_store.ErasePersonAsync(
             contactId,
             scope => applied = ErasurePlanner.Plan(scope, _timeProvider.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken)).ConfigureAwait(false);
+        BusyTracker?.ReportWriteSucceeded();
 
         return Report(applied, remaining, activity);
     }

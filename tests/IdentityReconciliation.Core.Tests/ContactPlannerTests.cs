@@ -175,6 +175,24 @@ public sealed class ContactPlannerTests
     }
 
     [Fact]
+    public void Consolidate_LargeClusterWithRepeats_MatchesTheSmallClusterRules()
+    {
+        // Above 16 contacts the values are deduplicated through sets: the view must not change.
+        var cluster = new List<Contact> { Primary(100, "p@x.io", "9") };
+        for (var i = 1; i <= 60; i++)
+        {
+            cluster.Add(Secondary(100 + i, i % 7 == 0 ? null : $"e{i % 23}@x.io", i % 5 == 0 ? null : $"{i % 11}", 100, i));
+        }
+
+        var view = ContactPlanner.Consolidate(cluster)!;
+
+        var ordered = cluster.OrderBy(c => c.Id).ToList();
+        view.Emails.Should().Equal(new[] { "p@x.io" }.Concat(ordered.Select(c => c.Email).OfType<string>()).Distinct());
+        view.PhoneNumbers.Should().Equal(new[] { "9" }.Concat(ordered.Select(c => c.PhoneNumber).OfType<string>()).Distinct());
+        view.SecondaryContactIds.Should().Equal(Enumerable.Range(101, 60).Select(i => (long)i));
+    }
+
+    [Fact]
     public void Consolidate_TwoPrimaries_Throws()
     {
         var act = () => ContactPlanner.Consolidate([Primary(1, "a@x.io", null), Primary(2, "b@x.io", null)]);

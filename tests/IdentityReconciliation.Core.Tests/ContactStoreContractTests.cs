@@ -257,13 +257,15 @@ public abstract partial class ContactStoreContractTests : IAsyncLifetime
     public async Task IdentifyAsync_ParallelBridgingRequests_LeaveOnePrimary()
     {
         var clusters = new List<ContactCluster>();
+        // Phones 111 to 444 (000 would be a placeholder, blocked by the default guards).
+        static string Phone(int i) => new((char)('1' + i), 3);
         for (var i = 0; i < 4; i++)
         {
-            clusters.Add(await Reconciler.IdentifyAsync(new IdentifyRequest($"e{i}@x.io", $"{i}{i}{i}")));
-            await Reconciler.IdentifyAsync(new IdentifyRequest($"s{i}@x.io", $"{i}{i}{i}")); // each has a secondary to re-point
+            clusters.Add(await Reconciler.IdentifyAsync(new IdentifyRequest($"e{i}@x.io", Phone(i))));
+            await Reconciler.IdentifyAsync(new IdentifyRequest($"s{i}@x.io", Phone(i))); // each has a secondary to re-point
         }
 
-        var bridges = new[] { ("e0@x.io", "111"), ("e1@x.io", "222"), ("e2@x.io", "333"), ("s3@x.io", "000"), ("s1@x.io", "333") };
+        var bridges = new[] { ("e0@x.io", "222"), ("e1@x.io", "333"), ("e2@x.io", "444"), ("s3@x.io", "111"), ("s1@x.io", "444") };
         using var start = new ManualResetEventSlim();
         var tasks = Enumerable.Range(0, 64)
             .Select(i => Task.Run(async () =>
@@ -279,7 +281,7 @@ public abstract partial class ContactStoreContractTests : IAsyncLifetime
         var rows = await ReadAllAsync();
         rows.Should().HaveCount(8, "bridging requests insert nothing");
         rows.Where(r => r.LinkPrecedence == LinkPrecedence.Primary).Select(r => r.Id).Should().Equal(clusters[0].PrimaryContactId);
-        var requests = Enumerable.Range(0, 4).SelectMany(i => new (string?, string?)[] { ($"e{i}@x.io", $"{i}{i}{i}"), ($"s{i}@x.io", $"{i}{i}{i}") })
+        var requests = Enumerable.Range(0, 4).SelectMany(i => new (string?, string?)[] { ($"e{i}@x.io", Phone(i)), ($"s{i}@x.io", Phone(i)) })
             .Concat(bridges.Select(b => ((string?)b.Item1, (string?)b.Item2)));
         GraphInvariants.AssertHold(rows, requests);
         var final = await Reconciler.IdentifyAsync(new IdentifyRequest("e3@x.io", null));
@@ -296,7 +298,7 @@ public abstract partial class ContactStoreContractTests : IAsyncLifetime
             await Reconciler.IdentifyAsync(new IdentifyRequest(request.Email, request.Phone), ct));
 
         var rows = await ReadAllAsync();
-        GraphInvariants.AssertHold(rows, requests);
+        GraphInvariants.AssertHold(rows, requests, new IdentityReconciliationOptions()); // the default guards: 12 emails may reach the limit of 10
 
         foreach (var request in requests.Distinct())
         {
@@ -304,6 +306,54 @@ public abstract partial class ContactStoreContractTests : IAsyncLifetime
         }
 
         (await ReadAllAsync()).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering(), "repeating any request changes nothing");
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_64ParallelNewEmailsOnOnePhone_NeverExceedTheLimit()
+    {
+        var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = 3 };
+        var reconciler = new IdentityReconciler(Store, DefaultContactNormalizer.Instance, Clock, Microsoft.Extensions.Options.Options.Create(options), null);
+        var requests = Enumerable.Range(0, 64).Select(i => ((string?)$"buyer{i}@x.io", (string?)"+15550100")).ToList();
+        using var start = new ManualResetEventSlim();
+        var tasks = requests
+            .Select(request => Task.Run(async () =>
+            {
+                start.Wait();
+                return await reconciler.IdentifyDetailedAsync(new IdentifyRequest(request.Item1, request.Item2));
+            }))
+            .ToArray();
+        start.Set();
+
+        var results = await Task.WhenAll(tasks);
+
+        var rows = await ReadAllAsync();
+        GraphInvariants.AssertHold(rows, requests, options);
+        var hub = await reconciler.IdentifyAsync(new IdentifyRequest(null, "+15550100"));
+        hub.Emails.Should().HaveCount(3, "the hub fills up to its limit and no further");
+        rows.Should().HaveCount(64, "3 contacts of the hub and 61 persons of one email each");
+        results.Where(r => r.SetAside.Count == 0).Should().HaveCount(3).And.OnlyContain(r => r.Contact.PrimaryContactId == hub.PrimaryContactId);
+        results.Where(r => r.SetAside.Count > 0).Should().OnlyContain(r =>
+            r.Outcome == IdentifyOutcome.PrimaryCreated
+            && r.Contact.Emails.Count == 1
+            && r.Contact.PhoneNumbers.Count == 0
+            && r.SetAside.Single() == new SetAsideIdentifier(ContactIdentifierKind.PhoneNumber, "+15550100", SetAsideReason.EmailLimit));
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_BlockedValues_AreNeverStoredNorMatched()
+    {
+        var first = await Reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "000 000 0000"));
+        var second = await Reconciler.IdentifyAsync(new IdentifyRequest("noemail@noemail.com", "1"));
+        var third = await Reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "0000000000"));
+
+        third.PrimaryContactId.Should().NotBe(first.PrimaryContactId);
+        second.Emails.Should().BeEmpty();
+        var rows = await ReadAllAsync();
+        rows.Select(r => (r.Email, r.PhoneNumber)).Should().Equal(("a@x.io", null), (null, "1"), ("b@x.io", null));
+        (await Store.FindClustersAsync(new ContactIdentifiers(null, "0000000000"))).Should().BeEmpty();
+        var act = () => Reconciler.IdentifyAsync(new IdentifyRequest("noemail@noemail.com", "0000000000"));
+        await act.Should().ThrowAsync<InvalidIdentifyRequestException>();
+        (await ReadAllAsync()).Should().HaveCount(3);
     }
 
     internal static (string? Email, string? Phone) RandomRequest(Random random, int universe)

@@ -148,6 +148,95 @@ public sealed class DependencyInjectionTests : IDisposable
         act.Should().Throw<OptionsValidationException>().WithMessage("*ConnectionString*");
     }
 
+    [Fact]
+    public void AddIdentityReconciliation_NoOptions_RegistersTheDefaultGuards()
+    {
+        using var provider = new ServiceCollection().AddIdentityReconciliation().UseContactStore<InMemoryContactStore>().Services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<IdentityReconciliationOptions>>().Value;
+
+        options.UseDefaultBlocklist.Should().BeTrue();
+        options.MaxEmailsPerPerson.Should().Be(IdentityReconciliationOptions.DefaultMaxEmailsPerPerson);
+        options.MaxPhoneNumbersPerPerson.Should().Be(IdentityReconciliationOptions.DefaultMaxPhoneNumbersPerPerson);
+        options.IdentifierPriority.Should().Be(IdentifierPriority.EmailFirst);
+    }
+
+    [Fact]
+    public async Task AddIdentityReconciliation_WithOptions_ConfiguresTheGuards()
+    {
+        var services = new ServiceCollection();
+        services.AddIdentityReconciliation(o =>
+        {
+            o.BlockedPhoneNumbers.Add("+1 (555) 010-0000");
+            o.MaxEmailsPerPerson = 1;
+        }).UseContactStore<InMemoryContactStore>();
+        await using var provider = services.BuildServiceProvider();
+        var reconciler = provider.GetRequiredService<IIdentityReconciler>();
+
+        var blocked = await reconciler.IdentifyDetailedAsync(new IdentifyRequest("a@x.io", "+15550100000"));
+        await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        var limited = await reconciler.IdentifyDetailedAsync(new IdentifyRequest("b@x.io", "1"));
+
+        blocked.SetAside.Should().ContainSingle().Which.Reason.Should().Be(SetAsideReason.Blocked);
+        limited.SetAside.Should().ContainSingle().Which.Reason.Should().Be(SetAsideReason.EmailLimit);
+    }
+
+    [Fact]
+    public async Task IdentityReconciliationOptions_BoundFromConfiguration_AreUsed()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Guards:BlockedEmails:0"] = "shared@shop.example",
+            ["Guards:UseDefaultBlocklist"] = "false",
+            ["Guards:MaxEmailsPerPerson"] = "",
+            ["Guards:MaxPhoneNumbersPerPerson"] = "2",
+            ["Guards:IdentifierPriority"] = "PhoneNumberFirst",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddIdentityReconciliation().UseContactStore<InMemoryContactStore>();
+        services.Configure<IdentityReconciliationOptions>(configuration.GetSection("Guards"));
+        await using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<IdentityReconciliationOptions>>().Value;
+
+        options.BlockedEmails.Should().Equal("shared@shop.example");
+        options.UseDefaultBlocklist.Should().BeFalse();
+        options.MaxEmailsPerPerson.Should().BeNull("an empty value turns the limit off");
+        options.MaxPhoneNumbersPerPerson.Should().Be(2);
+        options.IdentifierPriority.Should().Be(IdentifierPriority.PhoneNumberFirst);
+        var reconciler = provider.GetRequiredService<IIdentityReconciler>();
+        (await reconciler.IdentifyDetailedAsync(new IdentifyRequest("test@test.com", "1"))).SetAside.Should().BeEmpty("the default blocklist is off");
+    }
+
+    [Theory]
+    [InlineData("MaxEmailsPerPerson", "0")]
+    [InlineData("MaxPhoneNumbersPerPerson", "1000001")]
+    [InlineData("BlockedEmails:0", " ")]
+    public async Task HostStart_InvalidGuardOptions_FailsNamingTheSetting(string key, string value)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Guards:" + key] = value });
+        builder.Services.AddIdentityReconciliation().UseContactStore<InMemoryContactStore>();
+        builder.Services.Configure<IdentityReconciliationOptions>(builder.Configuration.GetSection("Guards"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key.Split(':')[0]);
+    }
+
+    [Fact]
+    public async Task HostStart_InvalidPriorityFromCode_Fails()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddIdentityReconciliation(o => o.IdentifierPriority = (IdentifierPriority)7).UseContactStore<InMemoryContactStore>();
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("IdentifierPriority");
+    }
+
     private sealed class DigitsOnlyNormalizer : IContactNormalizer
     {
         public string? NormalizeEmail(string? email) => DefaultContactNormalizer.Instance.NormalizeEmail(email);

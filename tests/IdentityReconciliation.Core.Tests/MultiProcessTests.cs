@@ -20,6 +20,48 @@ public sealed class MultiProcessTests : IDisposable
         }
     }
 
+    /// <summary>The phone every hub request shares.</summary>
+    public const string HubPhone = "+15550100";
+
+    /// <summary>New emails on one shared phone: the requests that would make a hub person without the guards.</summary>
+    public static IEnumerable<(string? Email, string? Phone)> HubRequests(string prefix, int count) =>
+        Enumerable.Range(0, count).Select(i => ((string?)$"{prefix}{i}@x.io", (string?)HubPhone));
+
+    [Fact]
+    public async Task IdentifyAsync_ThreeProcessesAddEmailsToOnePhone_ThePersonNeverExceedsTheLimit()
+    {
+        const int PerProcess = 200;
+        const int MaxEmails = 5;
+        var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = MaxEmails };
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            (await store.FindClustersAsync(new ContactIdentifiers("nobody@x.io", null))).Should().BeEmpty();
+        }
+
+        var children = new[] { "first", "second" }.Select(prefix => Start("hub", _database.FilePath, prefix, PerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture), MaxEmails.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        await GoAsync(children);
+
+        await using (var store = new SqliteContactStore(_database.ConnectionString))
+        {
+            var reconciler = new IdentityReconciler(store, options);
+            await Parallel.ForEachAsync(HubRequests("third", PerProcess).Chunk(PerProcess / 4), async (chunk, ct) =>
+            {
+                foreach (var (email, phone) in chunk)
+                {
+                    await reconciler.IdentifyAsync(new IdentifyRequest(email, phone), ct);
+                }
+            });
+
+            (await reconciler.IdentifyAsync(new IdentifyRequest(null, HubPhone))).Emails.Should().HaveCount(MaxEmails);
+        }
+
+        await WaitForAsync(children);
+        var rows = SqliteRows.ReadAll(_database);
+        GraphInvariants.AssertHold(rows, new[] { "first", "second", "third" }.SelectMany(prefix => HubRequests(prefix, PerProcess)).ToList(), options);
+        rows.Should().HaveCount(3 * PerProcess, "every request adds one row: to the hub while it has room, else a person of its own");
+        rows.Count(r => r.PhoneNumber == HubPhone).Should().Be(MaxEmails);
+    }
+
     [Fact]
     public async Task IdentifyAsync_TwoProcessesAndThisOneHammerOneFile_InvariantsHold()
     {
@@ -30,19 +72,10 @@ public sealed class MultiProcessTests : IDisposable
             (await store.FindClustersAsync(new ContactIdentifiers("nobody@x.io", null))).Should().BeEmpty();
         }
 
-        var children = new[] { 101, 202 }.Select(seed => Start(seed)).ToArray();
-        foreach (var child in children)
-        {
-            using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
-        }
+        var children = new[] { 101, 202 }.Select(seed => Start("hammer", _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), RequestsPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
 
         // Go: both children and this process hammer the file at once, over a universe small enough for frequent merges.
-        foreach (var child in children)
-        {
-            await child.StandardInput.WriteLineAsync("go");
-            await child.StandardInput.FlushAsync();
-        }
+        await GoAsync(children);
 
         await using (var store = new SqliteContactStore(_database.ConnectionString))
         {
@@ -56,19 +89,11 @@ public sealed class MultiProcessTests : IDisposable
             });
         }
 
-        foreach (var child in children)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            await child.WaitForExitAsync(timeout.Token);
-            var stderr = await child.StandardError.ReadToEndAsync();
-            child.ExitCode.Should().Be(0, stderr);
-            (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
-            child.Dispose();
-        }
+        await WaitForAsync(children);
 
         var rows = SqliteRows.ReadAll(_database);
         var all = new[] { 101, 202, 303 }.SelectMany(seed => Requests(seed, RequestsPerProcess)).ToList();
-        GraphInvariants.AssertHold(rows, all);
+        GraphInvariants.AssertHold(rows, all, new IdentityReconciliationOptions()); // the default guards: a universe of 400 reaches the limits
         rows.Count.Should().BeLessThan(all.Count, "repeat customers add no rows");
 
         // Repeating any request changes nothing.
@@ -97,18 +122,9 @@ public sealed class MultiProcessTests : IDisposable
             }
         }
 
-        var children = new[] { 101, 202 }.Select(seed => Start(seed, "race", RaceRequestsPerProcess)).ToArray();
-        foreach (var child in children)
-        {
-            using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
-        }
-
-        foreach (var child in children)
-        {
-            await child.StandardInput.WriteLineAsync("go");
-            await child.StandardInput.FlushAsync();
-        }
+        var count = RaceRequestsPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var children = new[] { "101", "202" }.Select(seed => Start("race", _database.FilePath, seed, count)).ToArray();
+        await GoAsync(children);
 
         // This process erases every gone{k} while the children write to the same persons, and races them too.
         await using (var store = new SqliteContactStore(_database.ConnectionString))
@@ -120,6 +136,30 @@ public sealed class MultiProcessTests : IDisposable
             await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (item, _) => await item());
         }
 
+        await WaitForAsync(children);
+
+        var requests = new[] { 101, 202, 303 }.SelectMany(seed => ContactStoreContractTests.RaceRequests(seed, RaceRequestsPerProcess)).ToList();
+        ContactStoreContractTests.AssertRaceOutcome(SqliteRows.ReadAll(_database), SqliteRows.ReadLinks(_database), requests);
+    }
+
+    /// <summary>Waits until every child is ready, then tells them all to go.</summary>
+    private static async Task GoAsync(Process[] children)
+    {
+        foreach (var child in children)
+        {
+            using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+        }
+
+        foreach (var child in children)
+        {
+            await child.StandardInput.WriteLineAsync("go");
+            await child.StandardInput.FlushAsync();
+        }
+    }
+
+    private static async Task WaitForAsync(Process[] children)
+    {
         foreach (var child in children)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
@@ -129,12 +169,9 @@ public sealed class MultiProcessTests : IDisposable
             (await child.StandardOutput.ReadToEndAsync()).Should().Contain("done");
             child.Dispose();
         }
-
-        var requests = new[] { 101, 202, 303 }.SelectMany(seed => ContactStoreContractTests.RaceRequests(seed, RaceRequestsPerProcess)).ToList();
-        ContactStoreContractTests.AssertRaceOutcome(SqliteRows.ReadAll(_database), SqliteRows.ReadLinks(_database), requests);
     }
 
-    private Process Start(int seed, string mode = "hammer", int count = RequestsPerProcess)
+    private static Process Start(params string[] arguments)
     {
         var assembly = typeof(Program).Assembly.Location;
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
@@ -145,7 +182,7 @@ public sealed class MultiProcessTests : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { assembly, mode, _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), count.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { assembly }.Concat(arguments))
         {
             info.ArgumentList.Add(argument);
         }

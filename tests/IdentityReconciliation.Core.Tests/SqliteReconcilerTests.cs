@@ -140,6 +140,63 @@ public sealed class SqliteReconcilerTests : IAsyncLifetime
         SqliteRows.ReadAll(_database).Should().HaveCount(model.RowCount);
     }
 
+    /// <summary>Small limits so that they bite often, both priorities, and one blocked email and phone number in the universe.</summary>
+    public static TheoryData<int, int?, int?, IdentifierPriority> GuardedSequences() => new()
+    {
+        { 1, 2, 3, IdentifierPriority.EmailFirst },
+        { 2, 3, 2, IdentifierPriority.EmailFirst },
+        { 3, 2, 2, IdentifierPriority.PhoneNumberFirst },
+        { 4, 3, 3, IdentifierPriority.PhoneNumberFirst },
+        { 5, 2, null, IdentifierPriority.EmailFirst },
+        { 6, null, 2, IdentifierPriority.PhoneNumberFirst },
+    };
+
+    [Theory]
+    [MemberData(nameof(GuardedSequences))]
+    public async Task IdentifyDetailedAsync_RandomSequencesWithSmallLimits_EqualTheReferenceModel(int seed, int? maxEmails, int? maxPhoneNumbers, IdentifierPriority priority)
+    {
+        var options = GuardedOptions(maxEmails, maxPhoneNumbers, priority);
+        var reconciler = new IdentityReconciler(_store, DefaultContactNormalizer.Instance, _clock, Microsoft.Extensions.Options.Options.Create(options), null);
+        var random = new Random(seed);
+        var model = new ReferenceModel(options);
+        var requests = new List<(string? Email, string? Phone)>();
+        var setAside = 0;
+
+        for (var step = 0; step < 250; step++)
+        {
+            var (email, phone) = ContactStoreContractTests.RandomRequest(random, universe: 8);
+            requests.Add((email, phone));
+            var expected = model.IdentifyDetailed(email, phone);
+            var because = $"step {step} ({email}, {phone}) with seed {seed}";
+            var act = () => reconciler.IdentifyDetailedAsync(new IdentifyRequest(Mess(random, email), Mess(random, phone)));
+            if (expected is null)
+            {
+                (await act.Should().ThrowAsync<InvalidIdentifyRequestException>(because)).Which.Message.Should().Contain("placeholder");
+                continue;
+            }
+
+            var actual = await act();
+
+            actual.Contact.Should().BeEquivalentTo(expected.Value.Contact, o => o.WithStrictOrdering(), because);
+            actual.SetAside.Select(s => (s.Kind, s.Reason)).Should().Equal(expected.Value.SetAside, because);
+            setAside += actual.SetAside.Count;
+        }
+
+        var rows = SqliteRows.ReadAll(_database);
+        rows.Should().HaveCount(model.RowCount);
+        GraphInvariants.AssertHold(rows, requests, options);
+        setAside.Should().BeGreaterThan(10, "the limits are small enough to bite often");
+    }
+
+    /// <summary>The options of the guarded property tests (shared with the PostgreSQL store's).</summary>
+    internal static IdentityReconciliationOptions GuardedOptions(int? maxEmails, int? maxPhoneNumbers, IdentifierPriority priority)
+    {
+        var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = maxEmails, MaxPhoneNumbersPerPerson = maxPhoneNumbers, IdentifierPriority = priority };
+        options.BlockedEmails.Add("user7@example.com");
+        options.BlockedPhoneNumbers.Add("+1555007");
+        return options;
+    }
+
     /// <summary>The same value as a client might send it: odd casing and spacing, or a blank instead of null.</summary>
     private static string? Mess(Random random, string? value) => value switch
     {

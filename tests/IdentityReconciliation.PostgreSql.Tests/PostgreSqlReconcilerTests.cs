@@ -45,6 +45,48 @@ public sealed class PostgreSqlReconcilerTests(PostgreSqlDatabaseFixture fixture)
         (await fixture.Database.ReadAllAsync(_schema)).Should().HaveCount(model.RowCount);
     }
 
+    [Theory]
+    [InlineData(1, 2, 3, IdentifierPriority.EmailFirst)]
+    [InlineData(2, 3, 2, IdentifierPriority.PhoneNumberFirst)]
+    [InlineData(3, 2, 2, IdentifierPriority.EmailFirst)]
+    public async Task IdentifyDetailedAsync_RandomSequencesWithSmallLimits_EqualTheReferenceModel(int seed, int maxEmails, int maxPhoneNumbers, IdentifierPriority priority)
+    {
+        // The same guards as the SQLite store's property test: small limits and one blocked email and phone number.
+        var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = maxEmails, MaxPhoneNumbersPerPerson = maxPhoneNumbers, IdentifierPriority = priority };
+        options.BlockedEmails.Add("user7@example.com");
+        options.BlockedPhoneNumbers.Add("+1555007");
+        var reconciler = new IdentityReconciler(_store, DefaultContactNormalizer.Instance, _clock, Options.Create(options), null);
+        var random = new Random(seed);
+        var model = new ReferenceModel(options);
+        var requests = new List<(string? Email, string? Phone)>();
+        var setAside = 0;
+
+        for (var step = 0; step < 200; step++)
+        {
+            var (email, phone) = ContactStoreContractTests.RandomRequest(random, universe: 8);
+            requests.Add((email, phone));
+            var expected = model.IdentifyDetailed(email, phone);
+            var because = $"step {step} ({email}, {phone}) with seed {seed}";
+            var act = () => reconciler.IdentifyDetailedAsync(new IdentifyRequest(email, phone));
+            if (expected is null)
+            {
+                await act.Should().ThrowAsync<InvalidIdentifyRequestException>(because);
+                continue;
+            }
+
+            var actual = await act();
+
+            actual.Contact.Should().BeEquivalentTo(expected.Value.Contact, o => o.WithStrictOrdering(), because);
+            actual.SetAside.Select(s => (s.Kind, s.Reason)).Should().Equal(expected.Value.SetAside, because);
+            setAside += actual.SetAside.Count;
+        }
+
+        var rows = await fixture.Database.ReadAllAsync(_schema);
+        rows.Should().HaveCount(model.RowCount);
+        GraphInvariants.AssertHold(rows, requests, options);
+        setAside.Should().BeGreaterThan(10, "the limits are small enough to bite often");
+    }
+
     [Fact]
     public async Task IdentifyAsync_SqlLookingAndUnicodeValues_AreStoredLiterally()
     {

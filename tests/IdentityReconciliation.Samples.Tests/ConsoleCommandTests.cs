@@ -53,6 +53,26 @@ public sealed class ConsoleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Identify_BlockedPhone_PrintsTheResponseAndTheSetAsideIdentifierOnStandardError()
+    {
+        var run = await ConsoleRun.RunAsync(["identify", "--email", "doc@hillvalley.edu", "--phone", "(000) 000-0000", "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(0);
+        run.Output.Should().Be("""{"contact":{"primaryContactId":1,"emails":["doc@hillvalley.edu"],"phoneNumbers":[],"secondaryContactIds":[]}}""" + Environment.NewLine);
+        run.Error.Should().Be("set aside: phoneNumber 0000000000 (a blocked placeholder value)" + Environment.NewLine);
+    }
+
+    [Fact]
+    public async Task Identify_OnlyAPlaceholder_Exits1AndWritesNothing()
+    {
+        var run = await ConsoleRun.RunAsync(["identify", "--phone", "1111111", "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(1);
+        run.Error.Should().Be("error: phoneNumber is a placeholder value that is never used to identify a person." + Environment.NewLine);
+        File.Exists(_database.FilePath).Should().BeFalse("the request is rejected before the database is opened");
+    }
+
+    [Fact]
     public async Task Identify_ValidRequest_PrintsTheResponseAndExits0()
     {
         var first = await ConsoleRun.RunAsync(["identify", "--email", "Doc@HillValley.edu", "--phone", "+1 (555) 010-1985", "--db", _database.FilePath]);

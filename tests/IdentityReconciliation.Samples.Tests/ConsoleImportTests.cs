@@ -41,6 +41,7 @@ public sealed class ConsoleImportTests : IDisposable
             "New secondaries: 1",
             "Merges:          1",
             "Unchanged:       1",
+            "Set aside:       0",
             "Rejected:        4",
             "  line 4: email must contain exactly one '@' with a non-empty local part and domain.",
             "  line 9: At least one of email or phoneNumber is required.",
@@ -70,7 +71,7 @@ public sealed class ConsoleImportTests : IDisposable
         run.Error.Should().BeEmpty();
         run.OutputLines.Should().Contain("Rows:            300").And.Contain("Rejected:        0");
         var requests = lines.Select(l => l.Split(',')).Select(f => ((string?)f[0], (string?)f[1])).ToList();
-        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests);
+        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests, new IdentityReconciliationOptions()); // 120 emails on 70 phones reach the default limits
     }
 
     [Fact]
@@ -88,16 +89,42 @@ public sealed class ConsoleImportTests : IDisposable
         var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
 
         run.ExitCode.Should().Be(0);
-        run.OutputLines[1..7].Should().Equal(
+        run.OutputLines[1..8].Should().Equal(
             "Rows:            6",
             "New primaries:   3",
             "New secondaries: 1",
             "Merges:          1",
             "Unchanged:       1",
+            "Set aside:       0",
             "Rejected:        0");
         var rows = SqliteRows.ReadAll(_database);
         rows.Should().HaveCount(4, "3 primaries and 1 secondary were inserted; the merge and the unchanged row insert nothing");
         rows.Count(r => r.LinkPrecedence == LinkPrecedence.Primary).Should().Be(2, "a's and b's persons were merged");
+    }
+
+    [Fact]
+    public async Task Import_PlaceholdersAndAHubPhone_CountsTheSetAsideIdentifiersByReason()
+    {
+        // Twelve buyers on one till phone: the first ten fill the person up to the default email limit, the last two become
+        // persons of their own. One row has a placeholder phone, one a placeholder email, one nothing but placeholders.
+        var buyers = Enumerable.Range(0, 12).Select(i => $"buyer{i}@hillvalley.edu,555-0100");
+        var csv = WriteCsv(string.Join('\n', buyers.Concat(["doc@hillvalley.edu,000-000-0000", "noemail@noemail.com,5550199", "test@test.com,0000000000"])));
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(1, "the all-placeholder row is rejected");
+        run.OutputLines[1..].Should().Equal(
+            "Rows:            15",
+            "New primaries:   5",
+            "New secondaries: 9",
+            "Merges:          0",
+            "Unchanged:       0",
+            "Set aside:       4 (2 blocked, 2 email limit)",
+            "Rejected:        1",
+            "  line 15: email and phoneNumber are placeholder values that are never used to identify a person; send a real email or phone number.");
+        var rows = SqliteRows.ReadAll(_database);
+        rows.Count(r => r.PhoneNumber == "5550100").Should().Be(IdentityReconciliationOptions.DefaultMaxEmailsPerPerson);
+        rows.Should().NotContain(r => r.PhoneNumber == "0000000000" || r.Email == "noemail@noemail.com");
     }
 
     [Fact]

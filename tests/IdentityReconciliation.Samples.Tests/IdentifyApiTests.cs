@@ -65,6 +65,62 @@ public sealed class IdentifyApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Identify_WorkedExample_SendsNoSetAsideHeader()
+    {
+        using var response = await PostAsync("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}""");
+
+        response.Headers.Contains("Identify-Set-Aside").Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Identify_BlockedPhone_AnswersWithTheSameBodyShapeAndNamesItInTheHeader()
+    {
+        using var response = await PostAsync("""{"email":"doc@hillvalley.edu","phoneNumber":"000-000-0000"}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.GetValues("Identify-Set-Aside").Should().Equal("phoneNumber;reason=blocked");
+        (await response.Content.ReadAsStringAsync()).Should().Be(
+            """{"contact":{"primaryContactId":1,"emails":["doc@hillvalley.edu"],"phoneNumbers":[],"secondaryContactIds":[]}}""");
+        SqliteRows.ReadAll(_database).Should().ContainSingle().Which.PhoneNumber.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Identify_HubPhoneOverTheLimit_NamesTheLimitInTheHeader()
+    {
+        for (var i = 0; i < IdentityReconciliationOptions.DefaultMaxEmailsPerPerson; i++)
+        {
+            using var filling = await PostAsync($$"""{"email":"buyer{{i}}@hillvalley.edu","phoneNumber":"5550100"}""");
+            filling.Headers.Contains("Identify-Set-Aside").Should().BeFalse();
+        }
+
+        using var response = await PostAsync("""{"email":"one-too-many@hillvalley.edu","phoneNumber":"5550100"}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Headers.GetValues("Identify-Set-Aside").Should().Equal("phoneNumber;reason=email-limit");
+        var contact = (await ReadJsonAsync(response)).GetProperty("contact");
+        contact.GetProperty("emails").EnumerateArray().Select(e => e.GetString()).Should().Equal("one-too-many@hillvalley.edu");
+        contact.GetProperty("phoneNumbers").GetArrayLength().Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("""{"email":"test@test.com","phoneNumber":null}""", "email")]
+    [InlineData("""{"email":null,"phoneNumber":"0000000000"}""", "phoneNumber")]
+    [InlineData("""{"phoneNumber":1111111}""", "phoneNumber")]
+    [InlineData("""{"email":"noemail@noemail.com","phoneNumber":"1234567890"}""", "request")]
+    public async Task Identify_OnlyPlaceholderValues_Returns400ProblemNamingTheFieldAndWritesNothing(string body, string field)
+    {
+        using var response = await PostAsync(body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await ReadJsonAsync(response);
+        problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal(field);
+        var message = problem.GetProperty("errors").GetProperty(field)[0].GetString();
+        message.Should().Contain("placeholder").And.NotContain("test@").And.NotContain("000").And.NotContain("111");
+        SqliteRows.ReadAll(_database).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Identify_PhoneNumberAsJsonNumber_IsTheSameAsTheString()
     {
         using var first = await PostAsync("""{"email":"doc@hillvalley.edu","phoneNumber":88121955}""");
@@ -254,13 +310,23 @@ public sealed class IdentifyApiTests : IAsyncLifetime
                 contact.GetProperty("emails").EnumerateArray().Select(e => e.GetString()).Should().Contain(email);
             }
 
+            // With an email, the phone is set aside (and the header says so) when it would take the person past a limit.
             if (request.Item2 is { } phone)
             {
-                contact.GetProperty("phoneNumbers").EnumerateArray().Select(p => p.GetString()).Should().Contain(phone);
+                var setAside = response.Headers.TryGetValues("Identify-Set-Aside", out var values) ? string.Join(", ", values) : null;
+                if (setAside is null)
+                {
+                    contact.GetProperty("phoneNumbers").EnumerateArray().Select(p => p.GetString()).Should().Contain(phone);
+                }
+                else
+                {
+                    request.Item1.Should().NotBeNull("a request with one identifier is never limited");
+                    setAside.Should().BeOneOf("phoneNumber;reason=email-limit", "phoneNumber;reason=phone-number-limit");
+                }
             }
         });
 
-        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests);
+        GraphInvariants.AssertHold(SqliteRows.ReadAll(_database), requests, new IdentityReconciliationOptions());
     }
 
     private async Task<HttpResponseMessage> PostAsync(string body, CancellationToken cancellationToken = default)

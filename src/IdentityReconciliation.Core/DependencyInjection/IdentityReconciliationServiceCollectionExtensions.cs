@@ -13,9 +13,10 @@ public static class IdentityReconciliationServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IIdentityReconciler"/> and its defaults: <see cref="DefaultContactNormalizer"/>,
-    /// <see cref="TimeProvider.System"/>, and, unless another store is chosen, the SQLite store on the file
-    /// <c>identity-reconciliation.db</c> in the current directory. Every default is registered with <c>TryAdd</c>, so a
-    /// host can replace it. Calling it twice is harmless.
+    /// <see cref="TimeProvider.System"/>, the default guards (<see cref="IdentityReconciliationOptions"/>, registered as
+    /// <c>IOptions&lt;IdentityReconciliationOptions&gt;</c> and validated when the host starts), and, unless another store
+    /// is chosen, the SQLite store on the file <c>identity-reconciliation.db</c> in the current directory. Every default is
+    /// registered with <c>TryAdd</c>, so a host can replace it. Calling it twice is harmless.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>A builder to choose the contact store.</returns>
@@ -27,10 +28,13 @@ public static class IdentityReconciliationServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IContactNormalizer>(DefaultContactNormalizer.Instance);
         services.TryAddSingleton(static sp => new ContactStoreBusyTracker(sp.GetRequiredService<TimeProvider>()));
+        services.AddOptions<IdentityReconciliationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdentityReconciliationOptions>, IdentityReconciliationOptionsFullValidator>());
         services.TryAddSingleton<IIdentityReconciler>(static sp => new IdentityReconciler(
             sp.GetRequiredService<IContactStore>(),
             sp.GetRequiredService<IContactNormalizer>(),
             sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<IdentityReconciliationOptions>>(),
             sp.GetService<ILogger<IdentityReconciler>>())
         {
             BusyTracker = sp.GetRequiredService<ContactStoreBusyTracker>(),
@@ -39,6 +43,23 @@ public static class IdentityReconciliationServiceCollectionExtensions
         AddSqliteOptions(services);
         services.TryAddSingleton<IContactStore>(CreateSqliteStore);
         return new IdentityReconciliationBuilder(services);
+    }
+
+    /// <summary>
+    /// Registers identity reconciliation (see <see cref="AddIdentityReconciliation(IServiceCollection)"/>) and configures its
+    /// guards: blocked values, per-person limits and which identifier wins (<see cref="IdentityReconciliationOptions"/>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures <see cref="IdentityReconciliationOptions"/>; runs when the options are first read.</param>
+    /// <returns>A builder to choose the contact store.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    public static IIdentityReconciliationBuilder AddIdentityReconciliation(this IServiceCollection services, Action<IdentityReconciliationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = services.AddIdentityReconciliation();
+        services.Configure(configure);
+        return builder;
     }
 
     /// <summary>

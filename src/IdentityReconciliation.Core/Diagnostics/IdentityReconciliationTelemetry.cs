@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace IdentityReconciliation.Diagnostics;
 
 /// <summary>The names of this package's <see cref="ActivitySource"/> and <see cref="Meter"/>, for telemetry subscriptions.</summary>
-public static class IdentityReconciliationTelemetry
+public static partial class IdentityReconciliationTelemetry
 {
     /// <summary>The name of the activity source and of the meter: <c>IdentityReconciliation</c>.</summary>
     public const string Name = "IdentityReconciliation";

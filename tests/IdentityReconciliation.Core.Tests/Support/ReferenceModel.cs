@@ -7,7 +7,13 @@ namespace IdentityReconciliation.Tests.Support;
 /// tests use a clock that always moves forward, so the lowest id is the oldest). It knows nothing of links, precedence or
 /// the planners. Requests must already be normalised.
 /// </summary>
-public sealed class ReferenceModel
+/// <remarks>
+/// With guards it learns the guards' rules from their definition: values of the options' explicit blocklists are set
+/// aside (it does not know the default blocklist: keep its values out of the requests); and when a request with both
+/// identifiers would change a person so that it holds more distinct emails or phone numbers than a limit, the
+/// lower-priority identifier is set aside and the request is applied without it.
+/// </remarks>
+public sealed class ReferenceModel(IdentityReconciliationOptions? guards = null)
 {
     private readonly List<(long Id, string? Email, string? Phone)> _rows = [];
     private readonly List<(string Email, string Phone)> _joins = [];
@@ -17,7 +23,65 @@ public sealed class ReferenceModel
 
     public IReadOnlyList<long> ContactIds => _rows.Select(r => r.Id).ToList();
 
-    public ContactCluster Identify(string? email, string? phone)
+    public ContactCluster Identify(string? email, string? phone) =>
+        IdentifyDetailed(email, phone)?.Contact ?? throw new InvalidOperationException("Every identifier of the request is blocked.");
+
+    /// <summary>The person after the request and what was set aside, or <see langword="null"/> when every identifier is blocked (nothing changes).</summary>
+    public (ContactCluster Contact, IReadOnlyList<(ContactIdentifierKind Kind, SetAsideReason Reason)> SetAside)? IdentifyDetailed(string? email, string? phone)
+    {
+        var setAside = new List<(ContactIdentifierKind Kind, SetAsideReason Reason)>();
+        if (email != null && guards?.BlockedEmails.Contains(email) == true)
+        {
+            setAside.Add((ContactIdentifierKind.Email, SetAsideReason.Blocked));
+            email = null;
+        }
+
+        if (phone != null && guards?.BlockedPhoneNumbers.Contains(phone) == true)
+        {
+            setAside.Add((ContactIdentifierKind.PhoneNumber, SetAsideReason.Blocked));
+            phone = null;
+        }
+
+        if (email == null && phone == null)
+        {
+            return null;
+        }
+
+        if (guards != null && email != null && phone != null)
+        {
+            var components = Components();
+            var emailPerson = PersonOf(components, "e", email);
+            var phonePerson = PersonOf(components, "p", phone);
+            if (emailPerson == null || emailPerson != phonePerson)
+            {
+                // The request would add an identifier or join two persons: count what the person would hold.
+                var persons = new[] { emailPerson, phonePerson }.OfType<string>().ToHashSet();
+                var members = _rows.Where(r => persons.Contains(components.Of(r))).ToList();
+                var emailsOver = members.Select(r => r.Email).Append(email).OfType<string>().Distinct().Count() > (guards.MaxEmailsPerPerson ?? int.MaxValue);
+                var phonesOver = members.Select(r => r.Phone).Append(phone).OfType<string>().Distinct().Count() > (guards.MaxPhoneNumbersPerPerson ?? int.MaxValue);
+                if (emailsOver || phonesOver)
+                {
+                    if (guards.IdentifierPriority == IdentifierPriority.EmailFirst)
+                    {
+                        setAside.Add((ContactIdentifierKind.PhoneNumber, phonesOver ? SetAsideReason.PhoneNumberLimit : SetAsideReason.EmailLimit));
+                        phone = null;
+                    }
+                    else
+                    {
+                        setAside.Add((ContactIdentifierKind.Email, emailsOver ? SetAsideReason.EmailLimit : SetAsideReason.PhoneNumberLimit));
+                        email = null;
+                    }
+                }
+            }
+        }
+
+        return (Apply(email, phone), setAside);
+    }
+
+    private string? PersonOf(UnionFind components, string kind, string value) =>
+        _rows.Any(r => (kind == "e" ? r.Email : r.Phone) == value) ? components.Find(Key(kind, value)) : null;
+
+    private ContactCluster Apply(string? email, string? phone)
     {
         var components = Components();
         var emailKnown = email != null && _rows.Any(r => r.Email == email);
