@@ -115,7 +115,7 @@ public sealed class MultiProcessTests : IDisposable
         const int RaceRequestsPerProcess = 600;
         await using (var store = new SqliteContactStore(_database.ConnectionString))
         {
-            var reconciler = new IdentityReconciler(store);
+            var reconciler = new IdentityReconciler(store, ContactStoreContractTests.RaceGuards);
             foreach (var (email, phone) in ContactStoreContractTests.RaceSeed())
             {
                 await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
@@ -129,7 +129,7 @@ public sealed class MultiProcessTests : IDisposable
         // This process erases every gone{k} while the children write to the same persons, and races them too.
         await using (var store = new SqliteContactStore(_database.ConnectionString))
         {
-            var reconciler = new IdentityReconciler(store);
+            var reconciler = new IdentityReconciler(store, ContactStoreContractTests.RaceGuards);
             var erasures = ContactStoreContractTests.RaceErased().Select(value => (Func<Task>)(() => reconciler.EraseAsync(new IdentifyRequest(value, null))));
             var identifies = ContactStoreContractTests.RaceRequests(303, RaceRequestsPerProcess).Select(r => (Func<Task>)(() => reconciler.IdentifyAsync(new IdentifyRequest(r.Email, r.Phone))));
             var work = erasures.Concat(identifies).OrderBy(_ => Random.Shared.Next()).ToList();

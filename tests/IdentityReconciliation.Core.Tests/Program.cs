@@ -27,7 +27,7 @@ public static class Program
         var seed = int.Parse(seedText, System.Globalization.CultureInfo.InvariantCulture);
         var count = int.Parse(countText, System.Globalization.CultureInfo.InvariantCulture);
         var requests = mode == "race" ? ContactStoreContractTests.RaceRequests(seed, count) : MultiProcessTests.Requests(seed, count);
-        return await RunAsync(databaseFile, new IdentityReconciliationOptions(), requests);
+        return await RunAsync(databaseFile, mode == "race" ? ContactStoreContractTests.RaceGuards : new IdentityReconciliationOptions(), requests);
     }
 
     private static async Task<int> RunAsync(string databaseFile, IdentityReconciliationOptions options, IEnumerable<(string? Email, string? Phone)> requests)

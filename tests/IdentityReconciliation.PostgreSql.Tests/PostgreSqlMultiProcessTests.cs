@@ -112,7 +112,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
         const int RaceRequestsPerProcess = 250;
         await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
         {
-            var reconciler = new IdentityReconciler(store);
+            var reconciler = new IdentityReconciler(store, ContactStoreContractTests.RaceGuards);
             foreach (var (email, phone) in ContactStoreContractTests.RaceSeed())
             {
                 await reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
@@ -137,7 +137,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
             // This process erases every gone{k} while the children write to the same persons, and races them too.
             await using (var store = new PostgreSqlContactStore(Database.ConnectionString))
             {
-                var reconciler = new IdentityReconciler(store);
+                var reconciler = new IdentityReconciler(store, ContactStoreContractTests.RaceGuards);
                 var erasures = ContactStoreContractTests.RaceErased().Select(value => (Func<Task>)(() => reconciler.EraseAsync(new IdentifyRequest(value, null))));
                 var identifies = ContactStoreContractTests.RaceRequests(303, RaceRequestsPerProcess).Select(r => (Func<Task>)(() => reconciler.IdentifyAsync(new IdentifyRequest(r.Email, r.Phone))));
                 var work = erasures.Concat(identifies).OrderBy(_ => Random.Shared.Next()).ToList();

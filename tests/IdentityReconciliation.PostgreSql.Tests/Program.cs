@@ -26,7 +26,7 @@ public static class Program
         var store = new PostgreSqlContactStore(connectionString);
         await using (store)
         {
-            var reconciler = new IdentityReconciler(store);
+            var reconciler = mode == "race" ? new IdentityReconciler(store, ContactStoreContractTests.RaceGuards) : new IdentityReconciler(store);
             await store.FindClustersAsync(new ContactIdentifiers("warm-up@x.io", null));
 
             // Start together with the other processes: say we are ready, then wait for the word.
