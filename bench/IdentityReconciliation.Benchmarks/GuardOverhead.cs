@@ -99,5 +99,17 @@ internal static class GuardOverhead
 
         public Task<IReadOnlyList<Contact>> ErasePersonAsync(long contactId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException("The guard-overhead store does not erase.");
+
+        public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<ContactChange>>([]);
+
+        public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<ContactChange>>([]);
+
+        public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default) =>
+            Task.FromResult<PersonGraph?>(null);
+
+        public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default) =>
+            Task.FromResult(0L);
     }
 }

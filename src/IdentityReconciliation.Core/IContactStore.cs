@@ -50,6 +50,15 @@ namespace IdentityReconciliation;
 /// the erased values do not linger in its files where it can (see the SQLite and PostgreSQL stores), and must never put a
 /// value in a log message, an exception or telemetry.
 /// </para>
+/// <para>
+/// <b>Change feed.</b> Every unit that changes something also appends, in the same transaction, the entries that
+/// <see cref="ContactChangeFeed.Describe(IReadOnlyList{Contact}, ContactChangeSet, long?)"/> (a request) or
+/// <see cref="ContactChangeFeed.Describe(ErasureScope, ErasureChangeSet, DateTimeOffset)"/> (an erasure) gives for the committed
+/// change set, and assigns each a sequence number. A rolled-back unit leaves no entry. Sequence numbers must increase with
+/// commit order across every process sharing the store: a reader that has read every entry up to <c>N</c> must never later
+/// find a newly committed entry at or below <c>N</c>. A store serialises its writers and appends under that serialisation
+/// (SQLite), or assigns numbers under a lock held until commit (PostgreSQL).
+/// </para>
 /// <para>Implementations must be thread-safe; they are registered as singletons.</para>
 /// </remarks>
 public interface IContactStore
@@ -117,4 +126,40 @@ public interface IContactStore
         long contactId,
         Func<ErasureScope, ErasureChangeSet> plan,
         CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the change feed: the entries after <paramref name="afterSequence"/>, in sequence order.</summary>
+    /// <param name="afterSequence">The last sequence number the caller has read; 0 to start from the beginning.</param>
+    /// <param name="maxCount">The most entries to return; at least 1.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>Up to <paramref name="maxCount"/> committed entries with a sequence number above <paramref name="afterSequence"/>, ascending.</returns>
+    Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads the entries that concern the person <paramref name="contactId"/> belongs to now: every entry whose
+    /// <see cref="ContactChange.ContactId"/> or <see cref="ContactChange.PrimaryContactId"/> is one of the person's live
+    /// contacts, in sequence order. Indexed: the cost grows with the person and its history, not with the feed.
+    /// </summary>
+    /// <param name="contactId">Any live contact of the person.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The entries, oldest first; empty when <paramref name="contactId"/> is not a live contact.</returns>
+    Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Loads the person <paramref name="contactId"/> belongs to, from one consistent snapshot: its live contacts and the
+    /// recorded links whose email and phone number both belong to them.
+    /// </summary>
+    /// <param name="contactId">Any live contact of the person.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The person, or <see langword="null"/> when <paramref name="contactId"/> is not a live contact.</returns>
+    Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes old entries of the change feed: those that occurred before <paramref name="olderThan"/>, and those beyond the
+    /// newest <paramref name="keepNewest"/>. The newest entry is always kept, so that sequence numbers never go back.
+    /// </summary>
+    /// <param name="olderThan">Deletes entries that occurred before this time; <see langword="null"/> for no age limit.</param>
+    /// <param name="keepNewest">Keeps at most this many of the newest entries (at least 1); <see langword="null"/> for no count limit.</param>
+    /// <param name="cancellationToken">Cancels the call while it waits for the store.</param>
+    /// <returns>The number of entries deleted.</returns>
+    Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default);
 }

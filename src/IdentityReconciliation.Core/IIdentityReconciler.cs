@@ -78,4 +78,38 @@ public interface IIdentityReconciler
     /// <returns>The erased and changed contacts; <see cref="ErasureResult.Nothing"/> when <paramref name="contactId"/> is not a live contact.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the erasure was committed.</exception>
     Task<ErasureResult> ErasePersonAsync(long contactId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads the change feed: every change the store committed (contacts created, persons merged, contacts re-pointed,
+    /// values erased, persons split by an erasure), in commit order. Entries carry contact identifiers, never a value.
+    /// </summary>
+    /// <param name="afterSequence">The last sequence number the caller has handled; 0 to read from the beginning.</param>
+    /// <param name="maxCount">The most entries to return, from 1 to 10,000.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>
+    /// Up to <paramref name="maxCount"/> entries after <paramref name="afterSequence"/>, in sequence order; empty when there
+    /// is nothing new. A caller that has read every entry up to sequence <c>N</c> never later finds a newly committed entry
+    /// at or below <c>N</c>, whatever the number of processes sharing the store.
+    /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="afterSequence"/> is negative, or <paramref name="maxCount"/> is not between 1 and 10,000.</exception>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
+    Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>The change-feed entries that concern the person <paramref name="contactId"/> belongs to now, oldest first.</summary>
+    /// <param name="contactId">Any live contact of the person.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The entries whose contact or primary is one of the person's contacts; empty when <paramref name="contactId"/> is not a live contact.</returns>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
+    Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Explains why two contacts are one person: the shortest path of contacts from one to the other, with what joins each
+    /// step (a shared email, a shared phone number, or a recorded merge link), computed from the current rows and links.
+    /// </summary>
+    /// <param name="contactId">A live contact.</param>
+    /// <param name="otherContactId">Another live contact.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The explanation (it holds the contacts' values: the caller's own data), or <see langword="null"/> when the two are not one person or either is not a live contact.</returns>
+    /// <exception cref="ContactStoreBusyException">The store was too busy to answer in time.</exception>
+    Task<ContactExplanation?> ExplainAsync(long contactId, long otherContactId, CancellationToken cancellationToken = default);
 }

@@ -76,6 +76,24 @@ public sealed class IdentityReconciliationOptions
     /// </summary>
     [EnumDataType(typeof(IdentifierPriority))]
     public IdentifierPriority IdentifierPriority { get; set; } = IdentifierPriority.EmailFirst;
+
+    /// <summary>
+    /// Change-feed retention by age: entries that occurred longer ago than this are deleted by the pruning service that
+    /// <c>AddIdentityReconciliation</c> registers, every <see cref="ChangeFeedPruneInterval"/>. <see langword="null"/> (the
+    /// default) keeps every entry. The newest entry is always kept. A consumer that falls further behind misses entries:
+    /// size it above the longest outage of the slowest consumer.
+    /// </summary>
+    public TimeSpan? ChangeFeedMaxAge { get; set; }
+
+    /// <summary>
+    /// Change-feed retention by count: only the newest this many entries are kept (see <see cref="ChangeFeedMaxAge"/>).
+    /// <see langword="null"/> (the default) keeps every entry.
+    /// </summary>
+    [Range(1L, long.MaxValue)]
+    public long? ChangeFeedMaxCount { get; set; }
+
+    /// <summary>How often the pruning service applies the retention settings; from 1 second to 1 day. Default: 5 minutes.</summary>
+    public TimeSpan ChangeFeedPruneInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Which identifier of a request wins when one must be set aside to respect a per-person limit.</summary>
@@ -103,6 +121,16 @@ internal sealed partial class IdentityReconciliationOptionsValidator : IValidate
 
         // The messages name the setting and the position, never the value: blocked values may be personal data.
         var failures = new List<string>();
+        if (options.ChangeFeedMaxAge is { } maxAge && maxAge <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(IdentityReconciliationOptions)}.{nameof(IdentityReconciliationOptions.ChangeFeedMaxAge)} must be positive, or null to keep every entry.");
+        }
+
+        if (options.ChangeFeedPruneInterval < TimeSpan.FromSeconds(1) || options.ChangeFeedPruneInterval > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{nameof(IdentityReconciliationOptions)}.{nameof(IdentityReconciliationOptions.ChangeFeedPruneInterval)} must be between 1 second and 1 day.");
+        }
+
         AddBlankFailures(failures, options.BlockedEmails, nameof(IdentityReconciliationOptions.BlockedEmails));
         AddBlankFailures(failures, options.BlockedPhoneNumbers, nameof(IdentityReconciliationOptions.BlockedPhoneNumbers));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -299,5 +299,17 @@ public sealed class IdentifyDetailedTests
 
         public Task<IReadOnlyList<Contact>> ErasePersonAsync(long contactId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default) =>
             inner.ErasePersonAsync(contactId, plan, cancellationToken);
+
+        public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
+            inner.GetChangesAsync(afterSequence, maxCount, cancellationToken);
+
+        public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default) =>
+            inner.GetHistoryAsync(contactId, cancellationToken);
+
+        public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default) =>
+            inner.LoadPersonAsync(contactId, cancellationToken);
+
+        public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default) =>
+            inner.PruneChangesAsync(olderThan, keepNewest, cancellationToken);
     }
 }

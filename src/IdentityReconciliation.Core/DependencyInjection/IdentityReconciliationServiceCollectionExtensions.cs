@@ -3,6 +3,7 @@ using IdentityReconciliation.HealthChecks;
 using IdentityReconciliation.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -42,6 +43,11 @@ public static class IdentityReconciliationServiceCollectionExtensions
 
         AddSqliteOptions(services);
         services.TryAddSingleton<IContactStore>(CreateSqliteStore);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChangeFeedPruningService>(static sp => new ChangeFeedPruningService(
+            sp.GetRequiredService<IContactStore>(),
+            sp.GetRequiredService<IOptions<IdentityReconciliationOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<ChangeFeedPruningService>>())));
         return new IdentityReconciliationBuilder(services);
     }
 

@@ -38,4 +38,10 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "The WAL checkpoint after an erasure failed; it is retried after every write")]
     public static partial void SqliteErasureCheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(40, LogLevel.Information, "Pruned {Count} change-feed entr(ies) past the retention settings")]
+    public static partial void ChangesPruned(ILogger logger, long count);
+
+    [LoggerMessage(41, LogLevel.Warning, "Pruning the change feed failed; it is tried again at the next interval")]
+    public static partial void PruneFailed(ILogger logger, Exception exception);
 }

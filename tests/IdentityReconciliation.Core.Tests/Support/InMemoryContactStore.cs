@@ -9,7 +9,9 @@ public sealed class InMemoryContactStore : IContactStore
     private readonly object _gate = new();
     private readonly List<Contact> _contacts = [];
     private readonly List<ContactLink> _links = [];
+    private readonly List<ContactChange> _feed = [];
     private long _lastId;
+    private long _lastSequence;
 
     public IReadOnlyList<Contact> Snapshot()
     {
@@ -68,6 +70,8 @@ public sealed class InMemoryContactStore : IContactStore
             {
                 _links.Add(link);
             }
+
+            Append(ContactChangeFeed.Describe(touched, changes, id));
 
             return Task.FromResult(changes.ApplyTo(touched, id));
         }
@@ -128,6 +132,8 @@ public sealed class InMemoryContactStore : IContactStore
     private IReadOnlyList<Contact> Erase(ErasureScope scope, Func<ErasureScope, ErasureChangeSet> plan)
     {
         var changes = plan(scope);
+        var at = changes.RemovedValues.Select(r => r.UpdatedAt).Concat(changes.Updates.Select(u => u.UpdatedAt)).DefaultIfEmpty(DateTimeOffset.UtcNow).Max();
+        Append(ContactChangeFeed.Describe(scope, changes, at));
         _links.RemoveAll(l => changes.DeletedLinks.Any(d => d.Email == l.Email && d.PhoneNumber == l.PhoneNumber));
         _contacts.RemoveAll(c => changes.DeletedContactIds.Contains(c.Id));
         foreach (var removal in changes.RemovedValues)
@@ -148,6 +154,72 @@ public sealed class InMemoryContactStore : IContactStore
         }
 
         return changes.ApplyTo(scope);
+    }
+
+    public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<ContactChange>>(_feed.Where(c => c.Sequence > afterSequence).Take(maxCount).ToList());
+        }
+    }
+
+    public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var person = Person(contactId);
+            return Task.FromResult<IReadOnlyList<ContactChange>>(person.Count == 0
+                ? []
+                : _feed.Where(c => person.Contains(c.ContactId) || (c.PrimaryContactId is { } p && person.Contains(p))).ToList());
+        }
+    }
+
+    public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var person = Person(contactId);
+            if (person.Count == 0)
+            {
+                return Task.FromResult<PersonGraph?>(null);
+            }
+
+            var contacts = Live().Where(c => person.Contains(c.Id)).OrderBy(c => c.Id).ToList();
+            var emails = contacts.Select(c => c.Email).OfType<string>().ToHashSet();
+            var phones = contacts.Select(c => c.PhoneNumber).OfType<string>().ToHashSet();
+            return Task.FromResult<PersonGraph?>(new PersonGraph(contacts, _links.Where(l => emails.Contains(l.Email) && phones.Contains(l.PhoneNumber)).ToList()));
+        }
+    }
+
+    public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var before = _feed.Count;
+            var newest = _feed.Count == 0 ? 0 : _feed[^1].Sequence;
+            _feed.RemoveAll(c => c.Sequence != newest && olderThan is { } t && c.OccurredAt < t);
+            if (keepNewest is { } keep && _feed.Count > keep)
+            {
+                _feed.RemoveRange(0, _feed.Count - (int)Math.Max(keep, 1));
+            }
+
+            return Task.FromResult((long)(before - _feed.Count));
+        }
+    }
+
+    private void Append(IReadOnlyList<ContactChange> entries)
+    {
+        foreach (var entry in entries)
+        {
+            _feed.Add(entry with { Sequence = ++_lastSequence });
+        }
+    }
+
+    private HashSet<long> Person(long contactId)
+    {
+        var contact = _contacts.Find(c => c.Id == contactId && c.DeletedAt is null);
+        return contact is null ? [] : Live().Where(c => c.RootId == contact.RootId).Select(c => c.Id).ToHashSet();
     }
 
     private List<Contact> Live() => _contacts.Where(c => c.DeletedAt is null).ToList();
