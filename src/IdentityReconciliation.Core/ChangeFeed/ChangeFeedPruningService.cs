@@ -11,8 +11,9 @@ namespace IdentityReconciliation;
 /// <see cref="IdentityReconciliationOptions.ChangeFeedMaxCount"/>) every <see cref="IdentityReconciliationOptions.ChangeFeedPruneInterval"/>;
 /// registered by <c>AddIdentityReconciliation</c>, and idle when neither is set. Every instance of a shop may run it: pruning is idempotent.
 /// </summary>
+/// <remarks>The store is resolved only when retention is configured, so that a host that never prunes never opens it at start-up.</remarks>
 internal sealed class ChangeFeedPruningService(
-    IContactStore store,
+    Func<IContactStore> store,
     IOptions<IdentityReconciliationOptions> options,
     TimeProvider timeProvider,
     ILogger<ChangeFeedPruningService>? logger = null) : BackgroundService
@@ -30,7 +31,7 @@ internal sealed class ChangeFeedPruningService(
         }
 
         var olderThan = value.ChangeFeedMaxAge is { } maxAge ? timeProvider.GetUtcNow() - maxAge : (DateTimeOffset?)null;
-        var pruned = await store.PruneChangesAsync(olderThan, value.ChangeFeedMaxCount, cancellationToken).ConfigureAwait(false);
+        var pruned = await store().PruneChangesAsync(olderThan, value.ChangeFeedMaxCount, cancellationToken).ConfigureAwait(false);
         if (pruned > 0)
         {
             Log.ChangesPruned(_logger, pruned);

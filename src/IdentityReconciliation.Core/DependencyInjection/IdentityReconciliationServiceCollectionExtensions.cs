@@ -44,7 +44,7 @@ public static class IdentityReconciliationServiceCollectionExtensions
         AddSqliteOptions(services);
         services.TryAddSingleton<IContactStore>(CreateSqliteStore);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChangeFeedPruningService>(static sp => new ChangeFeedPruningService(
-            sp.GetRequiredService<IContactStore>(),
+            sp.GetRequiredService<IContactStore>,
             sp.GetRequiredService<IOptions<IdentityReconciliationOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<ChangeFeedPruningService>>())));
