@@ -210,6 +210,9 @@ public sealed partial class PostgreSqlContactStore
         }
     }
 
+    /// <summary>The history statement of <see cref="GetHistoryAsync"/> (for the tests' check that it is indexed).</summary>
+    internal static string HistorySql(string schema) => new FeedSql(schema).History;
+
     private static IReadOnlyList<ContactChange> ToChanges(IEnumerable<ChangeRow> rows) =>
         rows.Select(static r => new ContactChange(
             r.Sequence,
