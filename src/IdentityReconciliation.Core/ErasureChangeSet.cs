@@ -21,6 +21,23 @@ public sealed class ErasureChangeSet
         IReadOnlyList<ContactValueRemoval> removedValues,
         IReadOnlyList<ContactUpdate> updates,
         IReadOnlyList<ContactLink> deletedLinks)
+        : this(deletedContactIds, removedValues, updates, deletedLinks, null)
+    {
+    }
+
+    /// <summary>Creates a change set that knows when it was planned.</summary>
+    /// <param name="deletedContactIds">The contacts to delete (their rows are removed, not soft-deleted).</param>
+    /// <param name="removedValues">The values to remove from contacts that keep another one.</param>
+    /// <param name="updates">The live contacts whose link changes.</param>
+    /// <param name="deletedLinks">The recorded links to delete.</param>
+    /// <param name="erasedAt">The time of the erasure (UTC), or <see langword="null"/>.</param>
+    /// <exception cref="ArgumentNullException">A list is <see langword="null"/>.</exception>
+    public ErasureChangeSet(
+        IReadOnlyList<long> deletedContactIds,
+        IReadOnlyList<ContactValueRemoval> removedValues,
+        IReadOnlyList<ContactUpdate> updates,
+        IReadOnlyList<ContactLink> deletedLinks,
+        DateTimeOffset? erasedAt)
     {
         ArgumentNullException.ThrowIfNull(deletedContactIds);
         ArgumentNullException.ThrowIfNull(removedValues);
@@ -30,7 +47,14 @@ public sealed class ErasureChangeSet
         RemovedValues = removedValues;
         Updates = updates;
         DeletedLinks = deletedLinks;
+        ErasedAt = erasedAt;
     }
+
+    /// <summary>
+    /// The time of the erasure (UTC), as given to <see cref="ErasurePlanner.Plan"/>: the time of its change-feed entries.
+    /// <see langword="null"/> for <see cref="Empty"/> and for a change set created without it.
+    /// </summary>
+    public DateTimeOffset? ErasedAt { get; }
 
     /// <summary>The contacts to delete, live or soft-deleted, in ascending order: their rows are removed.</summary>
     public IReadOnlyList<long> DeletedContactIds { get; }

@@ -96,7 +96,7 @@ public static class ErasurePlanner
         deleted.Sort();
         removals.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         updates.Sort(static (a, b) => a.Id.CompareTo(b.Id));
-        return new ErasureChangeSet(deleted.Distinct().ToArray(), removals, updates, deletedLinks);
+        return new ErasureChangeSet(deleted.Distinct().ToArray(), removals, updates, deletedLinks, now);
     }
 
     /// <summary>Builds the result of an erasure from the change set a store committed and what it returned.</summary>

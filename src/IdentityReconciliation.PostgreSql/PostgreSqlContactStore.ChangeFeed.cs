@@ -194,8 +194,9 @@ public sealed partial class PostgreSqlContactStore
             return;
         }
 
-        // The erasure's time: the updatedAt it wrote, or now when it only deleted rows.
-        var occurredAt = changes.RemovedValues.Select(static r => r.UpdatedAt)
+        // The erasure's time, as the planner was given it (stored precision); for a change set built without it, the
+        // updatedAt it wrote, or now when it only deleted rows.
+        var occurredAt = changes.ErasedAt is { } erasedAt ? ToMicroseconds(erasedAt) : changes.RemovedValues.Select(static r => r.UpdatedAt)
             .Concat(changes.Updates.Select(static u => u.UpdatedAt))
             .DefaultIfEmpty(ToMicroseconds(_timeProvider.GetUtcNow()))
             .Max();

@@ -341,7 +341,8 @@ public sealed partial class PostgreSqlContactStore
             changes.DeletedContactIds,
             changes.RemovedValues.Select(static r => r with { UpdatedAt = ToMicroseconds(r.UpdatedAt) }).ToArray(),
             changes.Updates.Select(static u => u with { UpdatedAt = ToMicroseconds(u.UpdatedAt) }).ToArray(),
-            changes.DeletedLinks);
+            changes.DeletedLinks,
+            changes.ErasedAt is { } erasedAt ? ToMicroseconds(erasedAt) : null);
     }
 
     /// <summary>Every live contact of the persons that hold one of @Emails or @Phones, or of the person of @PersonId. Indexed: email, phoneNumber, the primary key, linkedId.</summary>

@@ -114,9 +114,13 @@ public abstract partial class ContactStoreContractTests
         split.RelatedContactIds.Should().Equal(c);
         FeedReplay.AssertRebuilds(feed, await ReadAllAsync());
 
+        var before2 = Clock.GetUtcNow();
         await Reconciler.ErasePersonAsync(b);
         feed = await Feed();
         feed.TakeLast(2).Should().OnlyContain(e => e.Kind == ContactChangeKind.ValuesErased && e.PrimaryContactId == null);
+        feed.TakeLast(2).Should().OnlyContain(
+            e => e.OccurredAt > before2 && e.OccurredAt < before2.AddMinutes(1),
+            "an erasure that only deletes rows is timed by the reconciler's clock, like every other change");
         feed.TakeLast(2).Select(e => e.ContactId).Should().BeEquivalentTo([b, c]);
         FeedReplay.AssertRebuilds(feed, await ReadAllAsync());
     }

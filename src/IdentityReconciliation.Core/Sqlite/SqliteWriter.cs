@@ -429,12 +429,17 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>
-    /// The time of an erasure for its entries: the planner gives every removal and update the same time, the one it was
-    /// given. A change set that only deletes rows carries no time; its entries get the current time of the system clock.
+    /// The time of an erasure for its entries: the one the planner was given (<see cref="ErasureChangeSet.ErasedAt"/>). A
+    /// change set built without it gets the latest time it wrote, or the current time when it only deletes rows.
     /// </summary>
     private static DateTimeOffset ErasureTime(ErasureChangeSet changes)
     {
-        DateTimeOffset? time = null;
+        DateTimeOffset? time = changes.ErasedAt;
+        if (time is { } erasedAt)
+        {
+            return erasedAt;
+        }
+
         foreach (var removal in changes.RemovedValues)
         {
             time = time is { } t && t >= removal.UpdatedAt ? t : removal.UpdatedAt;

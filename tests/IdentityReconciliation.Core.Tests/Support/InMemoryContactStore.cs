@@ -132,7 +132,7 @@ public sealed class InMemoryContactStore : IContactStore
     private IReadOnlyList<Contact> Erase(ErasureScope scope, Func<ErasureScope, ErasureChangeSet> plan)
     {
         var changes = plan(scope);
-        var at = changes.RemovedValues.Select(r => r.UpdatedAt).Concat(changes.Updates.Select(u => u.UpdatedAt)).DefaultIfEmpty(DateTimeOffset.UtcNow).Max();
+        var at = changes.ErasedAt ?? changes.RemovedValues.Select(r => r.UpdatedAt).Concat(changes.Updates.Select(u => u.UpdatedAt)).DefaultIfEmpty(DateTimeOffset.UtcNow).Max();
         Append(ContactChangeFeed.Describe(scope, changes, at));
         _links.RemoveAll(l => changes.DeletedLinks.Any(d => d.Email == l.Email && d.PhoneNumber == l.PhoneNumber));
         _contacts.RemoveAll(c => changes.DeletedContactIds.Contains(c.Id));
