@@ -43,37 +43,31 @@ public static class ContactChangeFeed
         var entries = new List<ContactChange>(changes.Updates.Count + 1);
         if (changes.Updates.Count > 0)
         {
-            var before = new Dictionary<long, Contact>(touched.Count);
-            foreach (var contact in touched)
-            {
-                before[contact.Id] = contact;
-            }
+            // Small clusters (the common case) are searched in place; a large one gets a dictionary.
+            var before = touched.Count > 16 ? touched.ToDictionary(static c => c.Id) : null;
 
-            // A primary that becomes a secondary is a person that joined another one.
-            Dictionary<long, (ContactUpdate Update, List<long> Related)>? demoted = null;
+            // A primary that becomes a secondary is a person that joined another one (usually one per request).
+            List<(ContactUpdate Update, List<long> Related)>? demoted = null;
             foreach (var update in changes.Updates)
             {
-                if (update.LinkPrecedence == LinkPrecedence.Secondary
-                    && before.TryGetValue(update.Id, out var old)
-                    && old.LinkPrecedence == LinkPrecedence.Primary)
+                if (update.LinkPrecedence == LinkPrecedence.Secondary && Find(touched, before, update.Id) is { LinkPrecedence: LinkPrecedence.Primary })
                 {
-                    (demoted ??= [])[update.Id] = (update, []);
+                    (demoted ??= []).Add((update, []));
                 }
             }
 
             List<ContactUpdate>? repointed = null;
             foreach (var update in changes.Updates)
             {
-                if (demoted?.ContainsKey(update.Id) == true)
+                if (demoted is not null && demoted.Exists(d => d.Update.Id == update.Id))
                 {
                     continue;
                 }
 
-                if (demoted is not null
-                    && before.TryGetValue(update.Id, out var old)
-                    && old.LinkedId is { } oldRoot
-                    && demoted.TryGetValue(oldRoot, out var merge)
-                    && merge.Update.LinkedId == update.LinkedId)
+                var merge = demoted is not null && Find(touched, before, update.Id)?.LinkedId is { } oldRoot
+                    ? demoted.Find(d => d.Update.Id == oldRoot && d.Update.LinkedId == update.LinkedId)
+                    : default;
+                if (merge.Related is not null)
                 {
                     merge.Related.Add(update.Id);
                 }
@@ -85,10 +79,11 @@ public static class ContactChangeFeed
 
             if (demoted is not null)
             {
-                foreach (var (id, merge) in demoted.OrderBy(static d => d.Key))
+                demoted.Sort(static (a, b) => a.Update.Id.CompareTo(b.Update.Id));
+                foreach (var (update, related) in demoted)
                 {
-                    merge.Related.Sort();
-                    entries.Add(new ContactChange(0, merge.Update.UpdatedAt, ContactChangeKind.PersonsMerged, id, merge.Update.LinkedId, merge.Related));
+                    related.Sort();
+                    entries.Add(new ContactChange(0, update.UpdatedAt, ContactChangeKind.PersonsMerged, update.Id, update.LinkedId, related));
                 }
             }
 
@@ -186,5 +181,23 @@ public static class ContactChangeFeed
         }
 
         return entries;
+    }
+
+    private static Contact? Find(IReadOnlyList<Contact> touched, Dictionary<long, Contact>? byId, long id)
+    {
+        if (byId is not null)
+        {
+            return byId.GetValueOrDefault(id);
+        }
+
+        foreach (var contact in touched)
+        {
+            if (contact.Id == id)
+            {
+                return contact;
+            }
+        }
+
+        return null;
     }
 }
