@@ -53,6 +53,9 @@ internal static class SampleCommandLine
             IdentifyCommand.Create(environment),
             ShowCommand.Create(environment),
             EraseCommand.Create(environment),
+            HistoryCommand.Create(environment),
+            ExplainCommand.Create(environment),
+            ChangesCommand.Create(environment),
             ImportCommand.Create(environment),
             MatchCommand.Create(environment),
         };
