@@ -19,4 +19,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "The client went away while its {Method} request was being read: connection aborted.")]
     public static partial void ClientGone(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "Relayed {Count} change-feed entries, up to sequence {LastSequence}.")]
+    public static partial void Relayed(ILogger logger, int count, long lastSequence);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Relaying the change feed failed ({Reason}); retrying after sequence {AfterSequence}.")]
+    public static partial void RelayFailed(ILogger logger, string reason, long afterSequence);
 }
