@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Text.Json;
 
 namespace IdentityReconciliation.Samples.Console;
@@ -34,9 +34,9 @@ internal static class ChangesCommand
             HelpName = "MS",
             DefaultValueFactory = _ => 1000,
         };
-        after.Validators.Add(result => Require(result, result.GetValueOrDefault<long>() >= 0, "--after must be 0 or more."));
-        max.Validators.Add(result => Require(result, result.GetValueOrDefault<int>() is >= 1 and <= MaxPage, $"--max must be between 1 and {MaxPage}."));
-        pollInterval.Validators.Add(result => Require(result, result.GetValueOrDefault<int>() >= 1, "--poll-interval must be at least 1."));
+        InRange(after, 0, long.MaxValue, "--after must be 0 or more.");
+        InRange(max, 1, MaxPage, $"--max must be between 1 and {MaxPage}.");
+        InRange(pollInterval, 1, int.MaxValue, "--poll-interval must be at least 1.");
         var db = SampleCommandLine.DatabaseOption();
         var command = new Command(
             "changes",
@@ -113,11 +113,16 @@ internal static class ChangesCommand
         return changes.Count == 0 ? null : changes[^1].Sequence;
     }
 
-    private static void Require(OptionResult result, bool condition, string message)
-    {
-        if (!condition)
+    /// <summary>Adds a range check to a whole-number option; a value that does not parse keeps the parser's own error.</summary>
+    private static void InRange(Option option, long min, long max, string message) =>
+        option.Validators.Add(result =>
         {
-            result.AddError(message);
-        }
-    }
+            // Validators run even when the value did not parse: reading it then would throw.
+            if (result.Tokens is [var token]
+                && long.TryParse(token.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                && (value < min || value > max))
+            {
+                result.AddError(message);
+            }
+        });
 }
