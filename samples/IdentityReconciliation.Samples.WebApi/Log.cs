@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "The contact store is busy ({Reason}); answered 503 with Retry-After {RetryAfterSeconds} s.")]
     public static partial void StoreBusy(ILogger logger, string reason, long retryAfterSeconds);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "No API key is configured (Authentication:ApiKeys): POST /identify is open to anyone who can reach it. Configure at least one key to require the {HeaderName} header.")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "No API key is configured (Authentication:ApiKeys): POST /identify and the change-feed endpoints (GET /changes, /contacts/...) are open to anyone who can reach them. Configure at least one key to require the {HeaderName} header.")]
     public static partial void NoApiKey(ILogger logger, string headerName);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Rejected a request without a valid API key (header present: {HeaderPresent}).")]
