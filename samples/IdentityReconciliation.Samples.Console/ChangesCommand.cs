@@ -49,7 +49,7 @@ internal static class ChangesCommand
             pollInterval,
             db,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var file = parseResult.GetRequiredValue(db);
             if (!File.Exists(file))

@@ -26,7 +26,7 @@ internal static class ExplainCommand
             other,
             db,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var file = parseResult.GetRequiredValue(db);
             if (!File.Exists(file))

@@ -23,7 +23,7 @@ internal static class HistoryCommand
             id,
             db,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var contactId = parseResult.GetValue(id);
             var file = parseResult.GetRequiredValue(db);

@@ -60,7 +60,7 @@ internal static class SampleCommandLine
             MatchCommand.Create(environment),
         };
         root.SetAction((parseResult, cancellationToken) =>
-            CommandErrors.RunAsync(environment, () => WorkedExample.RunAsync(environment, parseResult.GetValue(db), cancellationToken)));
+            CommandErrors.RunAsync(environment, cancellationToken, () => WorkedExample.RunAsync(environment, parseResult.GetValue(db), cancellationToken)));
         return root;
     }
 
