@@ -1,21 +1,330 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
 namespace IdentityReconciliation.PostgreSql;
 
-// The change feed, history and person loading (issue 11): to be implemented.
+// The change feed: table "ContactChange", written in the transaction that commits each change (reconcile and erasure),
+// read by GetChangesAsync, GetHistoryAsync and pruned by PruneChangesAsync; and LoadPersonAsync for explanations.
+//
+// Ordering. A reader that has read every entry up to sequence N must never later find a newly committed entry at or below
+// N, across connections, processes and instances. An identity column alone does not give it: T1 takes 10, T2 takes 11
+// and commits first, a reader sees 11 and moves past 10, then T1 commits 10. So every transaction that appends entries
+// does this as its last step before COMMIT: it takes the transaction-level advisory lock of the feed
+// (pg_advisory_xact_lock on PostgreSqlLockKeys.Feed), then inserts its entries, which take their numbers from the
+// column's sequence (nextval, CACHE 1 so that no session holds numbers in advance), then commits. Both statements go in
+// the round trip of the transaction's other writes (AddFeedCommands).
+//
+// Why it holds. PostgreSQL releases a transaction's locks only after its commit is recorded and visible (removed from the
+// proc array). So the feed lock is held from the moment a transaction takes its numbers until every snapshot taken
+// afterwards sees its entries: transactions take numbers in the order they commit. A transaction that commits later took
+// the lock later, after the earlier one's commit became visible, and got larger numbers; a reader whose snapshot sees an
+// entry therefore sees every entry with a smaller number that will ever exist. A transaction that rolls back leaves a gap
+// (sequences are not transactional), never a late entry.
+//
+// No deadlock: the feed lock is taken after every identifier and primary lock of the protocol, and a transaction that
+// holds it takes no other lock and waits on no row before it commits (its row writes are done, on rows of the clusters it
+// holds). Cost: writers that append serialise on the feed lock for the time of their last round trip and their commit.
+//
+// Retries. A reconcile or erasure that fails before its commit rolls back whole, entries included, and is re-run from the
+// start: the plan, and so the entries, are made again from what the new attempt loads. When the connection drops during
+// COMMIT the outcome is unknown and the unit runs again; if the first commit had succeeded, the re-run finds the change
+// already applied, plans nothing and appends nothing. So an entry is recorded once per committed change.
 public sealed partial class PostgreSqlContactStore
 {
-    /// <inheritdoc />
-    public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <summary>The stand-in for the inserted contact's identifier in the entries of a reconcile, replaced by the feed's insert statement.</summary>
+    private const long PendingContactId = long.MaxValue;
+
+    private const string ChangeColumns = """
+        "sequence" AS "Sequence", "occurredAt" AS "OccurredAt", "kind" AS "Kind", "contactId" AS "ContactId",
+        "primaryContactId" AS "PrimaryContactId", "relatedContactIds" AS "RelatedContactIds"
+        """;
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxCount"/> is less than 1.</exception>
+    /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes).</exception>
+    public async Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        return await RunAsync(
+            "change feed read",
+            async (connection, ct) => ToChanges(await connection.QueryAsync<ChangeRow>(new CommandDefinition(
+                _feedSql.Changes,
+                new { After = afterSequence, Max = maxCount },
+                cancellationToken: ct)).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
-    public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes).</exception>
+    public async Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+
+        // One statement: the person and its entries from one snapshot.
+        return await RunAsync(
+            "history read",
+            async (connection, ct) => ToChanges(await connection.QueryAsync<ChangeRow>(new CommandDefinition(
+                _feedSql.History,
+                new { Id = contactId },
+                cancellationToken: ct)).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
-    public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes).</exception>
+    public async Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        return await RunAsync(
+            "person read",
+            async (connection, ct) =>
+            {
+                // Two statements in one round trip; a read-only REPEATABLE READ transaction gives both one snapshot.
+                var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    IReadOnlyList<Contact> contacts;
+                    List<ContactLink> links;
+                    using (var grid = await connection.QueryMultipleAsync(new CommandDefinition(
+                        _feedSql.Person, new { Id = contactId }, transaction, cancellationToken: ct)).ConfigureAwait(false))
+                    {
+                        contacts = ToContacts(await grid.ReadAsync<ContactRow>().ConfigureAwait(false));
+                        links = (await grid.ReadAsync<LinkRow>().ConfigureAwait(false))
+                            .Select(static r => new ContactLink(r.Email, r.PhoneNumber, FromUtc(r.CreatedAt)))
+                            .ToList();
+                    }
+
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                    return contacts.Count == 0 ? null : new PersonGraph(contacts, links);
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepNewest"/> is less than 1.</exception>
+    /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes).</exception>
+    public async Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default)
+    {
+        if (keepNewest is { } keep)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1, nameof(keepNewest));
+        }
+
+        if (olderThan is null && keepNewest is null)
+        {
+            return 0;
+        }
+
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var sql = _feedSql.Prune(byAge: olderThan is not null, byCount: keepNewest is not null);
+        var parameters = new DynamicParameters();
+        if (olderThan is { } before)
+        {
+            parameters.Add("OlderThan", before.ToUniversalTime(), DbType.DateTimeOffset);
+        }
+
+        if (keepNewest is { } count)
+        {
+            parameters.Add("Keep", count, DbType.Int64);
+        }
+
+        return await RunAsync(
+            "change feed pruning",
+            (connection, ct) => connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: ct)),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Appends the change feed's lock and the insert of <paramref name="entries"/> to a batch, as its last commands: the
+    /// caller runs the batch and then commits at once (see the ordering note at the top of this file). Nothing when there
+    /// are no entries.
+    /// </summary>
+    private void AddFeedCommands(NpgsqlBatch batch, IReadOnlyList<ContactChange> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        var (high, low) = PostgreSqlLockKeys.Feed(_schema);
+        AddCommand(
+            batch,
+            "SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow)",
+            Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+            Parameter("FeedLow", NpgsqlDbType.Integer, low));
+
+        var occurredAt = new DateTime[entries.Count];
+        var kinds = new short[entries.Count];
+        var contactIds = new long[entries.Count];
+        var primaryIds = new long?[entries.Count];
+        var related = new string?[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            occurredAt[i] = ToMicroseconds(entry.OccurredAt).UtcDateTime;
+            kinds[i] = (short)entry.Kind;
+            contactIds[i] = entry.ContactId;
+            primaryIds[i] = entry.PrimaryContactId;
+            related[i] = entry.RelatedContactIds.Count == 0
+                ? null
+                : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
+        }
+
+        AddCommand(
+            batch,
+            _feedSql.Append,
+            Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
+            Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
+            Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
+            Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
+            Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related),
+            Parameter("Pending", NpgsqlDbType.Bigint, PendingContactId));
+    }
+
+    /// <summary>Appends an erasure's entries, as the last step before its commit; nothing when the feed is off or the change set changes nothing.</summary>
+    private async Task AppendErasureEntriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ErasureScope scope, ErasureChangeSet changes)
+    {
+        if (!_recordChangeFeed)
+        {
+            return;
+        }
+
+        // The erasure's time: the updatedAt it wrote, or now when it only deleted rows.
+        var occurredAt = changes.RemovedValues.Select(static r => r.UpdatedAt)
+            .Concat(changes.Updates.Select(static u => u.UpdatedAt))
+            .DefaultIfEmpty(ToMicroseconds(_timeProvider.GetUtcNow()))
+            .Max();
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            AddFeedCommands(batch, ContactChangeFeed.Describe(scope, changes, occurredAt));
+            if (batch.BatchCommands.Count > 0)
+            {
+                await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The history statement of <see cref="GetHistoryAsync"/> (for the tests' check that it is indexed).</summary>
+    internal static string HistorySql(string schema) => new FeedSql(schema).History;
+
+    private static IReadOnlyList<ContactChange> ToChanges(IEnumerable<ChangeRow> rows) =>
+        rows.Select(static r => new ContactChange(
+            r.Sequence,
+            FromUtc(r.OccurredAt),
+            (ContactChangeKind)r.Kind,
+            r.ContactId,
+            r.PrimaryContactId,
+            r.RelatedContactIds ?? []))
+        .ToList();
+
+    /// <summary>The change feed's SQL for one schema, built once per store.</summary>
+    private sealed class FeedSql
+    {
+        public FeedSql(string schema)
+        {
+            var contact = $"{Quote(schema)}.\"Contact\"";
+            var change = $"{Quote(schema)}.\"ContactChange\"";
+            var link = $"{Quote(schema)}.\"ContactLink\"";
+            ChangeTable = change;
+
+            // The entries in order; the inserted contact (PendingContactId) is the value the contact insert just took from
+            // the Contact table's sequence in this session. CASE evaluates currval only for that entry.
+            var inserted = $"currval(pg_get_serial_sequence('{contact.Replace("'", "''", StringComparison.Ordinal)}', 'id'))";
+            Append = $"""
+                INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
+                SELECT e."occurredAt", e."kind",
+                       CASE WHEN e."contactId" = @Pending THEN {inserted} ELSE e."contactId" END,
+                       CASE WHEN e."primaryContactId" = @Pending THEN {inserted} ELSE e."primaryContactId" END,
+                       e."related"::bigint[]
+                FROM unnest(@OccurredAt, @Kinds, @ContactIds, @PrimaryIds, @Related)
+                     WITH ORDINALITY AS e("occurredAt", "kind", "contactId", "primaryContactId", "related", "ord")
+                ORDER BY e."ord"
+                """;
+
+            Changes = $"""SELECT {ChangeColumns} FROM {change} WHERE "sequence" > @After ORDER BY "sequence" LIMIT @Max""";
+
+            // The live contacts of the person of @Id: its root, then the root's row and the rows linked to it (indexed).
+            var person = $"""
+                WITH root AS (SELECT coalesce("linkedId", "id") AS "rootId" FROM {contact} WHERE "id" = @Id AND "deletedAt" IS NULL),
+                person AS (
+                    SELECT {Columns} FROM {contact} WHERE "id" IN (SELECT "rootId" FROM root) AND "deletedAt" IS NULL
+                    UNION
+                    SELECT {Columns} FROM {contact} WHERE "linkedId" IN (SELECT "rootId" FROM root) AND "deletedAt" IS NULL)
+                """;
+
+            History = $"""
+                {person}
+                SELECT {ChangeColumns} FROM {change} WHERE "sequence" IN (
+                    SELECT "sequence" FROM {change} WHERE "contactId" IN (SELECT "Id" FROM person)
+                    UNION
+                    SELECT "sequence" FROM {change} WHERE "primaryContactId" IN (SELECT "Id" FROM person))
+                ORDER BY "sequence"
+                """;
+
+            Person = $"""
+                {person}
+                SELECT * FROM person ORDER BY "Id";
+                {person}
+                SELECT "email" AS "Email", "phoneNumber" AS "PhoneNumber", "createdAt" AS "CreatedAt" FROM {link}
+                WHERE "email" IN (SELECT "Email" FROM person) AND "phoneNumber" IN (SELECT "PhoneNumber" FROM person)
+                ORDER BY "email", "phoneNumber";
+                """;
+        }
+
+        /// <summary>The quoted name of the feed table.</summary>
+        public string ChangeTable { get; }
+
+        /// <summary>Inserts the entries of @OccurredAt, @Kinds, @ContactIds, @PrimaryIds and @Related (text of bigint[]), in order.</summary>
+        public string Append { get; }
+
+        /// <summary>Up to @Max entries after @After.</summary>
+        public string Changes { get; }
+
+        /// <summary>The entries of the person of @Id.</summary>
+        public string History { get; }
+
+        /// <summary>The person of @Id, then its links: two statements.</summary>
+        public string Person { get; }
+
+        /// <summary>Deletes entries older than @OlderThan and/or beyond the newest @Keep, never the newest one.</summary>
+        public string Prune(bool byAge, bool byCount)
+        {
+            var conditions = new List<string>(2);
+            if (byAge)
+            {
+                conditions.Add("\"occurredAt\" < @OlderThan");
+            }
+
+            if (byCount)
+            {
+                conditions.Add($"\"sequence\" <= (SELECT \"sequence\" FROM {ChangeTable} ORDER BY \"sequence\" DESC OFFSET @Keep LIMIT 1)");
+            }
+
+            return $"""
+                DELETE FROM {ChangeTable}
+                WHERE "sequence" < (SELECT max("sequence") FROM {ChangeTable}) AND ({string.Join(" OR ", conditions)})
+                """;
+        }
+    }
+
+    private sealed class ChangeRow
+    {
+        public long Sequence { get; set; }
+
+        public DateTime OccurredAt { get; set; }
+
+        public short Kind { get; set; }
+
+        public long ContactId { get; set; }
+
+        public long? PrimaryContactId { get; set; }
+
+        public long[]? RelatedContactIds { get; set; }
+    }
 }

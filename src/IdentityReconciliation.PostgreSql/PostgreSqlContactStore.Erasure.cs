@@ -155,6 +155,7 @@ public sealed partial class PostgreSqlContactStore
                 }
 
                 await ApplyAsync(connection, transaction, changes).ConfigureAwait(false);
+                await AppendErasureEntriesAsync(connection, transaction, scope, changes).ConfigureAwait(false);
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 return (changes.ApplyTo(scope), true);
             }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace IdentityReconciliation.PostgreSql;
 
@@ -20,7 +21,8 @@ namespace IdentityReconciliation.PostgreSql;
 /// <b>Schema.</b> Table <c>"Contact"</c> (<c>id bigint</c> identity, <c>"phoneNumber"</c>, <c>email</c>,
 /// <c>"linkedId"</c>, <c>"linkPrecedence"</c> <c>'primary'</c>/<c>'secondary'</c>, <c>"createdAt"</c>,
 /// <c>"updatedAt"</c>, <c>"deletedAt"</c> as <c>timestamptz</c>), indexes on <c>email</c>, <c>"phoneNumber"</c> and
-/// <c>"linkedId"</c>, <c>"ContactLink"</c> (merge evidence: <c>email</c>, <c>"phoneNumber"</c>, <c>"createdAt"</c>), and
+/// <c>"linkedId"</c>, <c>"ContactLink"</c> (merge evidence: <c>email</c>, <c>"phoneNumber"</c>, <c>"createdAt"</c>),
+/// <c>"ContactChange"</c> (the change feed, indexed on <c>"contactId"</c> and <c>"primaryContactId"</c>), and
 /// <c>"ContactSchemaVersion"</c>, in <see cref="PostgreSqlContactStoreOptions.Schema"/>. Created on
 /// first use under an advisory lock unless <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/> is off
 /// (<see cref="GetSchemaScript"/> gives the script).
@@ -62,10 +64,11 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
 {
     /// <summary>
     /// The schema version this store creates and understands, recorded in <c>"ContactSchemaVersion"</c>. Version 2 added the
-    /// <c>"ContactLink"</c> table (merge evidence); a version 1 schema is upgraded in place on first use (with
-    /// <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/>).
+    /// <c>"ContactLink"</c> table (merge evidence), version 3 the <c>"ContactChange"</c> table (the change feed); a version 1
+    /// or 2 schema is upgraded in place on first use (with <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/>), and its
+    /// change feed starts empty.
     /// </summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const int MaxRestarts = 50;
 
@@ -90,6 +93,8 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     private readonly string _updateSql;
     private readonly string _insertLinkSql;
     private readonly bool _vacuumAfterErasure;
+    private readonly bool _recordChangeFeed;
+    private readonly FeedSql _feedSql;
     private volatile bool _initialized;
 
     /// <summary>Creates a store over the database named by an Npgsql connection string.</summary>
@@ -133,6 +138,8 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _vacuumAfterErasure = value.VacuumAfterErasure;
+        _recordChangeFeed = value.RecordChangeFeed;
+        _feedSql = new FeedSql(_schema);
 
         var table = $"{Quote(_schema)}.\"Contact\"";
 
@@ -140,7 +147,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _insertSql = $"""
             INSERT INTO {table} ("phoneNumber", "email", "linkedId", "linkPrecedence", "createdAt", "updatedAt")
             VALUES (@PhoneNumber, @Email, @LinkedId, @LinkPrecedence, @CreatedAt, @CreatedAt)
-            RETURNING "id"
+            RETURNING "id" AS "insertedId"
             """;
         _updateSql = $"""
             UPDATE {table} SET "linkedId" = @LinkedId, "linkPrecedence" = @LinkPrecedence, "updatedAt" = @UpdatedAt
@@ -327,13 +334,23 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                 CONSTRAINT "PK_ContactLink" PRIMARY KEY ("email", "phoneNumber")
             );
             CREATE INDEX IF NOT EXISTS "IX_ContactLink_phoneNumber" ON {s}."ContactLink" ("phoneNumber");
+            CREATE TABLE IF NOT EXISTS {s}."ContactChange" (
+                "sequence"          bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+                "occurredAt"        timestamptz NOT NULL,
+                "kind"              smallint NOT NULL,
+                "contactId"         bigint NOT NULL,
+                "primaryContactId"  bigint NULL,
+                "relatedContactIds" bigint[] NULL
+            );
+            CREATE INDEX IF NOT EXISTS "IX_ContactChange_contactId" ON {s}."ContactChange" ("contactId");
+            CREATE INDEX IF NOT EXISTS "IX_ContactChange_primaryContactId" ON {s}."ContactChange" ("primaryContactId");
             CREATE TABLE IF NOT EXISTS {s}."ContactSchemaVersion" (
                 "version"     integer PRIMARY KEY,
                 "appliedAt"   timestamptz NOT NULL DEFAULT now(),
                 "description" text NOT NULL
             );
             INSERT INTO {s}."ContactSchemaVersion" ("version", "description")
-            VALUES ({SchemaVersion.ToString(CultureInfo.InvariantCulture)}, 'Contact table with indexes on email, phoneNumber and linkedId; ContactLink table of merge evidence')
+            VALUES ({SchemaVersion.ToString(CultureInfo.InvariantCulture)}, 'Contact table with indexes on email, phoneNumber and linkedId; ContactLink table of merge evidence; ContactChange table of the change feed')
             ON CONFLICT ("version") DO NOTHING;
             """;
     }
@@ -531,51 +548,116 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                     return touched;
                 }
 
-                // From here on the request completes: cancellation no longer applies.
-                long? insertedId = null;
-                if (changes.Insert is { } insert)
-                {
-                    insertedId = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                        _insertSql,
-                        new
-                        {
-                            insert.PhoneNumber,
-                            insert.Email,
-                            insert.LinkedId,
-                            LinkPrecedence = ToText(insert.LinkPrecedence),
-                            insert.CreatedAt,
-                        },
-                        transaction)).ConfigureAwait(false);
-                }
-
-                foreach (var group in changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
-                {
-                    var ids = group.Select(static u => u.Id).ToArray();
-                    var changed = await connection.ExecuteAsync(new CommandDefinition(
-                        _updateSql,
-                        new { group.Key.LinkedId, LinkPrecedence = ToText(group.Key.LinkPrecedence), group.Key.UpdatedAt, Ids = ids },
-                        transaction)).ConfigureAwait(false);
-                    if (changed != ids.Length)
-                    {
-                        throw new PostgreSqlContactStoreException(
-                            $"Expected to update {ids.Length} contact(s) but updated {changed}: the table was changed outside the store's locking protocol.");
-                    }
-                }
-
-                if (changes.Link is { } link)
-                {
-                    // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        _insertLinkSql,
-                        new { link.Email, link.PhoneNumber, link.CreatedAt },
-                        transaction)).ConfigureAwait(false);
-                }
-
+                // From here on the request completes: cancellation no longer applies. Every write, and the change feed's
+                // lock and entries last, go in one round trip before the commit (see PostgreSqlContactStore.ChangeFeed.cs).
+                var insertedId = await ApplyAsync(connection, transaction, touched, changes).ConfigureAwait(false);
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 return changes.ApplyTo(touched, insertedId);
             }
         }
     }
+
+    /// <summary>
+    /// Applies a reconcile's change set in one round trip: the re-links, the merge evidence, the insert and, last, the
+    /// change feed's lock and entries (<see cref="AddFeedCommands"/>). The caller commits.
+    /// </summary>
+    /// <returns>The identifier of the inserted contact, if any.</returns>
+    private async Task<long?> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Contact> touched, ContactChangeSet changes)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            var updates = new List<(NpgsqlBatchCommand Command, int Expected)>();
+            foreach (var group in changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
+            {
+                var ids = group.Select(static u => u.Id).ToArray();
+                var command = AddCommand(
+                    batch,
+                    _updateSql,
+                    Parameter("LinkedId", NpgsqlDbType.Bigint, group.Key.LinkedId),
+                    Parameter("LinkPrecedence", NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence)),
+                    Parameter("UpdatedAt", NpgsqlDbType.TimestampTz, group.Key.UpdatedAt),
+                    Parameter("Ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids));
+                updates.Add((command, ids.Length));
+            }
+
+            if (changes.Link is { } link)
+            {
+                // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
+                AddCommand(
+                    batch,
+                    _insertLinkSql,
+                    Parameter("Email", NpgsqlDbType.Text, link.Email),
+                    Parameter("PhoneNumber", NpgsqlDbType.Text, link.PhoneNumber),
+                    Parameter("CreatedAt", NpgsqlDbType.TimestampTz, link.CreatedAt));
+            }
+
+            if (changes.Insert is { } insert)
+            {
+                AddCommand(
+                    batch,
+                    _insertSql,
+                    Parameter("PhoneNumber", NpgsqlDbType.Text, insert.PhoneNumber),
+                    Parameter("Email", NpgsqlDbType.Text, insert.Email),
+                    Parameter("LinkedId", NpgsqlDbType.Bigint, insert.LinkedId),
+                    Parameter("LinkPrecedence", NpgsqlDbType.Text, ToText(insert.LinkPrecedence)),
+                    Parameter("CreatedAt", NpgsqlDbType.TimestampTz, insert.CreatedAt));
+            }
+
+            if (_recordChangeFeed)
+            {
+                // The inserted contact's identifier is not known yet: the entries name it PendingContactId, and the feed's
+                // insert statement takes it from the contact sequence (the insert above ran in this session).
+                var insertedId = changes.Insert is null ? (long?)null : PendingContactId;
+                AddFeedCommands(batch, ContactChangeFeed.Describe(touched, changes, insertedId));
+            }
+
+            long? id = null;
+            var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                do
+                {
+                    var isInsert = reader.FieldCount == 1 && reader.GetName(0) == "insertedId";
+                    while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+                    {
+                        if (isInsert)
+                        {
+                            id = reader.GetInt64(0);
+                        }
+                    }
+                }
+                while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false));
+            }
+
+            foreach (var (command, expected) in updates)
+            {
+                if (command.RecordsAffected != expected)
+                {
+                    throw new PostgreSqlContactStoreException(
+                        $"Expected to update {expected} contact(s) but updated {command.RecordsAffected}: the table was changed outside the store's locking protocol.");
+                }
+            }
+
+            if (changes.Insert is not null && id is null)
+            {
+                throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+            }
+
+            return id;
+        }
+    }
+
+    private static NpgsqlBatchCommand AddCommand(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        batch.BatchCommands.Add(command);
+        return command;
+    }
+
+    private static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
+        new(name, type) { Value = value ?? DBNull.Value };
 
     private async Task<bool> MigrateAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {

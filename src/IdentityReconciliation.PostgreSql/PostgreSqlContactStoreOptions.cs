@@ -62,6 +62,13 @@ public sealed class PostgreSqlContactStoreOptions
     /// erasure then scans both tables. Default: <see langword="false"/>.
     /// </summary>
     public bool VacuumAfterErasure { get; set; }
+
+    /// <summary>
+    /// Whether the store records the change feed. For the benchmark's baseline only (the cost of the feed is measured
+    /// against a store that does not record it): a store that does not record it breaks the <see cref="IContactStore"/>
+    /// contract. Default: <see langword="true"/>.
+    /// </summary>
+    internal bool RecordChangeFeed { get; set; } = true;
 }
 
 /// <summary>Validates the data annotations of <see cref="PostgreSqlContactStoreOptions"/> (source-generated).</summary>

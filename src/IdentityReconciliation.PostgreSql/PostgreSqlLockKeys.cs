@@ -13,6 +13,8 @@ namespace IdentityReconciliation.PostgreSql;
 /// 8 bytes of a SHA-256 digest of the schema, the kind and the value. A collision only makes two unrelated requests wait
 /// for each other. Primaries use the separate two-<c>int4</c> key space of <c>pg_advisory_xact_lock(int4, int4)</c>
 /// (PostgreSQL keeps the two spaces apart): the high and low halves of the contact id, exactly, with no collisions.
+/// The change feed's lock (<see cref="Feed"/>) is in the two-<c>int4</c> space too, with a negative high half that no
+/// contact id (positive) maps to: it cannot collide with a primary's key, nor with any key of the one-<c>bigint</c> space.
 /// </remarks>
 internal static class PostgreSqlLockKeys
 {
@@ -52,6 +54,13 @@ internal static class PostgreSqlLockKeys
 
     /// <summary>The two-int4 key of a primary (root) contact id: a bijection, ordered like the id for positive ids.</summary>
     public static (int High, int Low) Root(long contactId) => ((int)(contactId >> 32), unchecked((int)(uint)contactId));
+
+    /// <summary>
+    /// The two-int4 key of the schema's change-feed lock: high half <see cref="int.MinValue"/> (never a primary's, whose
+    /// high half is that of a positive id), low half from the schema's hash. Two schemas of one database may share it; they
+    /// would only wait for each other's appends.
+    /// </summary>
+    public static (int High, int Low) Feed(string schema) => (int.MinValue, unchecked((int)Hash(schema, "feed", "")));
 
     private static long Hash(string schema, string kind, string value)
     {

@@ -142,6 +142,55 @@ public sealed class MultiProcessTests : IDisposable
         ContactStoreContractTests.AssertRaceOutcome(SqliteRows.ReadAll(_database), SqliteRows.ReadLinks(_database), requests);
     }
 
+    [Fact]
+    public async Task GetChangesAsync_TwoProcessesWriteWhileThisOnePolls_ReaderSeesEveryEntryOnceInOrder()
+    {
+        const int PerProcess = 300;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var store = new SqliteContactStore(_database.ConnectionString);
+        (await store.FindClustersAsync(new ContactIdentifiers("nobody@x.io", null))).Should().BeEmpty();
+        var children = new[] { 404, 505 }.Select(seed => Start("hammer", _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), PerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        await GoAsync(children);
+
+        // Poll from the last sequence read, as a consumer in another process would, until the writers are gone and a
+        // last read finds nothing more.
+        var seen = new List<ContactChange>();
+        var pagesWhileWriting = 0;
+        var after = 0L;
+        while (true)
+        {
+            var finished = children.All(c => c.HasExited);
+            var page = await store.GetChangesAsync(after, 50, timeout.Token);
+            foreach (var entry in page)
+            {
+                entry.Sequence.Should().BeGreaterThan(after, "a reader never finds an entry at or below what it has read");
+                after = entry.Sequence;
+            }
+
+            seen.AddRange(page);
+            if (page.Count > 0 && !finished)
+            {
+                pagesWhileWriting++;
+            }
+
+            if (finished && page.Count == 0)
+            {
+                break;
+            }
+
+            if (page.Count == 0)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+        }
+
+        await WaitForAsync(children);
+
+        pagesWhileWriting.Should().BeGreaterThan(1, "the reader read entries while the other processes were writing");
+        seen.Should().Equal(await FeedReplay.ReadAllAsync((a, max) => store.GetChangesAsync(a, max)), "the reader saw every committed entry exactly once, in order");
+        FeedReplay.AssertRebuilds(seen, SqliteRows.ReadAll(_database));
+    }
+
     /// <summary>Waits until every child is ready, then tells them all to go.</summary>
     private static async Task GoAsync(Process[] children)
     {

@@ -33,6 +33,10 @@ public sealed class SqliteSchemaTests : IDisposable
                 "IX_Contact_deleted_email", "IX_Contact_deleted_linkedId", "IX_Contact_deleted_phoneNumber",
                 "IX_Contact_email", "IX_Contact_linkedId", "IX_Contact_phoneNumber");
         raw.Query<string>("SELECT name FROM pragma_table_info('ContactLink') ORDER BY cid").Should().Equal("email", "phoneNumber", "createdAt");
+        raw.Query<string>("SELECT name FROM pragma_table_info('ContactChange') ORDER BY cid")
+            .Should().Equal("sequence", "occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds");
+        raw.Query<string>("SELECT name FROM pragma_index_list('ContactChange') WHERE origin = 'c' ORDER BY name")
+            .Should().Equal("IX_ContactChange_contactId", "IX_ContactChange_primaryContactId");
     }
 
     [Fact]

@@ -1,5 +1,7 @@
+using Dapper;
 using IdentityReconciliation.Sqlite;
 using IdentityReconciliation.Tests.Support;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.Tests;
@@ -83,6 +85,61 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         var rows = SqliteRows.ReadAll(_database);
         rows.Select(r => r.Email).Should().BeEquivalentTo(
             new[] { "first@x.io" }.Concat(Enumerable.Range(0, 40).Where(i => i % 10 != 3).Select(i => $"user{i}@x.io")));
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_RequestOfABatchFailsAfterItsFirstFeedEntry_LeavesNoEntryWhileTheOthersKeepTheirs()
+    {
+        var victimIds = new ContactIdentifiers("victim@x.io", "9");
+        var victim = (await _store.ReconcileAsync(victimIds, Planner(victimIds))).Single().Id;
+        using (var raw = _database.OpenRaw())
+        {
+            // Fails the feed insert of the poisoned contact's entry: the failing request's second entry, after its first one
+            // (the victim's) went in. Only the request's savepoint can take that first entry back.
+            raw.Execute("""
+                CREATE TRIGGER poison BEFORE INSERT ON ContactChange
+                WHEN (SELECT email FROM Contact WHERE id = NEW.contactId) = 'poison@x.io'
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                """);
+        }
+
+        Func<IReadOnlyList<Contact>, ContactChangeSet> poisoned = _ => new ContactChangeSet(
+            new NewContact("poison@x.io", "666", null, LinkPrecedence.Primary, DateTimeOffset.UtcNow),
+            [new ContactUpdate(victim, null, LinkPrecedence.Primary, DateTimeOffset.UtcNow)]); // entries: victim re-pointed, then poison created
+        using var gate = new ManualResetEventSlim();
+        var blocker = StartBlocker(new ContactIdentifiers("first@x.io", "1"), gate);
+        var tasks = Enumerable.Range(0, 20).Select(i =>
+        {
+            var identifiers = new ContactIdentifiers($"user{i}@x.io", $"{100 + i}");
+            return i == 7 ? _store.ReconcileAsync(identifiers, poisoned) : _store.ReconcileAsync(identifiers, Planner(identifiers));
+        }).ToList();
+        gate.Set();
+        await blocker;
+
+        await FluentActions.Awaiting(() => tasks[7]).Should().ThrowAsync<SqliteException>().WithMessage("*injected failure*");
+        await Task.WhenAll(tasks.Where((_, i) => i != 7));
+        var feed = await FeedReplay.ReadAllAsync((after, max) => _store.GetChangesAsync(after, max));
+        var rows = SqliteRows.ReadAll(_database);
+        var emailOf = rows.ToDictionary(r => r.Id, r => r.Email);
+
+        rows.Should().NotContain(r => r.Email == "poison@x.io");
+        feed.Should().OnlyContain(e => e.Kind == ContactChangeKind.PrimaryCreated, "the failing request's re-pointing entry was rolled back with it");
+        feed.Select(e => emailOf[e.ContactId]).Should().BeEquivalentTo(
+            new[] { "victim@x.io", "first@x.io" }.Concat(Enumerable.Range(0, 20).Where(i => i != 7).Select(i => $"user{i}@x.io")));
+        feed.Select(e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        FeedReplay.AssertRebuilds(feed, rows);
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_RecordChangeFeedOff_WritesContactsWithoutEntries()
+    {
+        await using var store = new SqliteContactStore(Options.Create(new SqliteContactStoreOptions { ConnectionString = _database.ConnectionString, RecordChangeFeed = false }));
+        var identifiers = new ContactIdentifiers("baseline@x.io", "5");
+
+        await store.ReconcileAsync(identifiers, Planner(identifiers));
+
+        SqliteRows.ReadAll(_database).Should().ContainSingle(r => r.Email == "baseline@x.io");
+        (await store.GetChangesAsync(0, 100)).Should().BeEmpty();
     }
 
     [Fact]

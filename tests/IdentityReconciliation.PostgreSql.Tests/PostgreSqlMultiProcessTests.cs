@@ -170,6 +170,95 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
         ContactStoreContractTests.AssertRaceOutcome(await Database.ReadAllAsync(), await Database.ReadLinksAsync(), requests);
     }
 
+    [Fact]
+    public async Task GetChangesAsync_ProcessesWritingWhileAReaderPolls_ReaderSeesEveryCommittedEntryOnceInOrder()
+    {
+        const int FeedRequestsPerProcess = 120;
+        await using var store = new PostgreSqlContactStore(Database.ConnectionString);
+        await store.EnsureSchemaAsync();
+        var children = new[] { 111, 222, 333 }.Select(seed => Start(seed, "hammer", FeedRequestsPerProcess)).ToArray();
+        var seen = new List<ContactChange>();
+        using var writersDone = new CancellationTokenSource();
+        try
+        {
+            foreach (var child in children)
+            {
+                using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+            }
+
+            // The reader polls from the last sequence it has read, in small pages, on its own connections, while the
+            // children (each with its own pool) and this process write.
+            var reader = Task.Run(async () =>
+            {
+                var after = 0L;
+                while (true)
+                {
+                    var finished = writersDone.IsCancellationRequested;
+                    var page = await store.GetChangesAsync(after, 5);
+                    foreach (var entry in page)
+                    {
+                        entry.Sequence.Should().BeGreaterThan(after, "a reader never finds an entry at or below what it has read");
+                        after = entry.Sequence;
+                    }
+
+                    seen.AddRange(page);
+                    if (finished && page.Count == 0)
+                    {
+                        return;
+                    }
+                }
+            });
+
+            foreach (var child in children)
+            {
+                await child.StandardInput.WriteLineAsync("go");
+                await child.StandardInput.FlushAsync();
+            }
+
+            await using (var writer = new PostgreSqlContactStore(Database.ConnectionString))
+            {
+                var reconciler = new IdentityReconciler(writer);
+                await Parallel.ForEachAsync(Requests(444, FeedRequestsPerProcess).Chunk(FeedRequestsPerProcess / 4), async (chunk, ct) =>
+                {
+                    foreach (var (email, phone) in chunk)
+                    {
+                        await reconciler.IdentifyAsync(new IdentifyRequest(email, phone), ct);
+                    }
+                });
+            }
+
+            foreach (var child in children)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+                await child.WaitForExitAsync(timeout.Token);
+                var stderr = await child.StandardError.ReadToEndAsync();
+                child.ExitCode.Should().Be(0, stderr);
+            }
+
+            await writersDone.CancelAsync();
+            await reader;
+        }
+        finally
+        {
+            await writersDone.CancelAsync();
+            foreach (var child in children)
+            {
+                if (!child.HasExited)
+                {
+                    child.Kill();
+                }
+
+                child.Dispose();
+            }
+        }
+
+        var feed = await FeedReplay.ReadAllAsync((after, max) => store.GetChangesAsync(after, max));
+        feed.Should().NotBeEmpty();
+        seen.Should().Equal(feed, "the reader saw every committed entry exactly once, in sequence order");
+        FeedReplay.AssertRebuilds(seen, await Database.ReadAllAsync());
+    }
+
     private Process Start(int seed) => Start(seed, "hammer", RequestsPerProcess);
 
     private Process Start(int seed, string mode, int count)

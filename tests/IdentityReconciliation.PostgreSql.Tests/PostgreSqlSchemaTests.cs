@@ -47,6 +47,90 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
         var indexes = await Database.QueryAsync<string>("SELECT indexdef FROM pg_indexes WHERE schemaname = @Schema AND tablename = 'Contact'", new { Schema = _schema });
         indexes.Should().Contain(i => i.Contains("(email)")).And.Contain(i => i.Contains("(\"phoneNumber\")")).And.Contain(i => i.Contains("(\"linkedId\")"));
         (await Database.QueryAsync<int>($"SELECT \"version\" FROM \"{_schema}\".\"ContactSchemaVersion\"")).Should().Equal(PostgreSqlContactStore.SchemaVersion);
+
+        var feedColumns = (await Database.QueryAsync<(string Name, string Type, string Nullable)>(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = @Schema AND table_name = 'ContactChange' ORDER BY ordinal_position",
+            new { Schema = _schema })).ToList();
+        feedColumns.Should().Equal(
+            ("sequence", "bigint", "NO"),
+            ("occurredAt", "timestamp with time zone", "NO"),
+            ("kind", "smallint", "NO"),
+            ("contactId", "bigint", "NO"),
+            ("primaryContactId", "bigint", "YES"),
+            ("relatedContactIds", "ARRAY", "YES"));
+        (await Database.ScalarAsync<string>(
+            "SELECT identity_generation FROM information_schema.columns WHERE table_schema = @Schema AND table_name = 'ContactChange' AND column_name = 'sequence'", new { Schema = _schema }))
+            .Should().Be("ALWAYS");
+        (await Database.ScalarAsync<long>("SELECT seqcache FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence(@Table, 'sequence')::regclass", new { Table = $"\"{_schema}\".\"ContactChange\"" }))
+            .Should().Be(1, "no session may hold numbers in advance");
+        (await Database.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE schemaname = @Schema AND tablename = 'ContactChange'", new { Schema = _schema }))
+            .Should().Contain(["IX_ContactChange_contactId", "IX_ContactChange_primaryContactId"]);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_VersionTwoSchema_IsUpgradedInPlaceKeepingRowsAndLinksWithAnEmptyFeed()
+    {
+        // A version 2 schema: what the previous package created (no feed table), with a person joined by a recorded link.
+        await CreateStore().EnsureSchemaAsync();
+        await Database.ExecuteAsync($"""
+            DROP TABLE "{_schema}"."ContactChange";
+            UPDATE "{_schema}"."ContactSchemaVersion" SET "version" = 2;
+            INSERT INTO "{_schema}"."Contact" ("id", "phoneNumber", "email", "linkedId", "linkPrecedence", "createdAt", "updatedAt") OVERRIDING SYSTEM VALUE VALUES
+                (1, '919191', 'george@hillvalley.edu', NULL, 'primary', '2023-04-01T00:00:00Z', '2023-04-01T00:00:00Z'),
+                (2, '717171', 'biffsucks@hillvalley.edu', 1, 'secondary', '2023-04-01T00:01:00Z', '2023-04-01T00:02:00Z');
+            INSERT INTO "{_schema}"."ContactLink" ("email", "phoneNumber", "createdAt") VALUES ('george@hillvalley.edu', '717171', '2023-04-01T00:02:00Z');
+            SELECT setval(pg_get_serial_sequence('"{_schema}"."Contact"', 'id'), 2);
+            """);
+        var rows = await Database.ReadAllAsync(_schema);
+        var links = await Database.ReadLinksAsync(_schema);
+        var store = CreateStore();
+
+        var person = await store.LoadPersonAsync(2);
+
+        (await Database.QueryAsync<int>($"SELECT \"version\" FROM \"{_schema}\".\"ContactSchemaVersion\" ORDER BY 1")).Should().Equal(2, 3);
+        (await Database.ReadAllAsync(_schema)).Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
+        (await Database.ReadLinksAsync(_schema)).Should().BeEquivalentTo(links);
+        person!.Contacts.Select(c => c.Id).Should().Equal(1, 2);
+        person.Links.Should().ContainSingle();
+        (await store.GetChangesAsync(0, 10)).Should().BeEmpty("the feed of an upgraded database starts empty");
+        (await store.GetHistoryAsync(1)).Should().BeEmpty();
+
+        var cluster = await new IdentityReconciler(store).IdentifyAsync(new IdentifyRequest("marty@hillvalley.edu", "717171"));
+
+        var entry = (await store.GetChangesAsync(0, 10)).Should().ContainSingle().Subject;
+        entry.Kind.Should().Be(ContactChangeKind.SecondaryCreated);
+        entry.ContactId.Should().Be(cluster.SecondaryContactIds.Max());
+        entry.PrimaryContactId.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_VersionTwoWithoutAutoMigrate_ThrowsNamingBothVersions()
+    {
+        await CreateStore().EnsureSchemaAsync();
+        await Database.ExecuteAsync($"DROP TABLE \"{_schema}\".\"ContactChange\"; UPDATE \"{_schema}\".\"ContactSchemaVersion\" SET \"version\" = 2;");
+
+        var act = () => CreateStore(autoMigrate: false).EnsureSchemaAsync();
+
+        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("version 2").And.Contain("3 is required");
+    }
+
+    [Fact]
+    public async Task HistoryQuery_LargeFeed_UsesOnlyIndexes()
+    {
+        await CreateStore().EnsureSchemaAsync();
+        await Database.ExecuteAsync($"""
+            INSERT INTO "{_schema}"."Contact" ("email", "phoneNumber", "linkPrecedence", "createdAt", "updatedAt")
+            SELECT 'user' || i || '@x.io', '+1555' || i, 'primary', now(), now() FROM generate_series(1, 20000) AS i;
+            INSERT INTO "{_schema}"."ContactChange" ("occurredAt", "kind", "contactId", "primaryContactId")
+            SELECT now(), 1, i, i FROM generate_series(1, 20000) AS i;
+            ANALYZE "{_schema}"."Contact";
+            ANALYZE "{_schema}"."ContactChange";
+            """);
+
+        var plan = string.Join('\n', await Database.QueryAsync<string>("EXPLAIN " + PostgreSqlContactStore.HistorySql(_schema).Replace("@Id", "77")));
+
+        plan.Should().NotContain("Seq Scan", plan);
+        plan.Should().Contain("IX_ContactChange_contactId").And.Contain("IX_ContactChange_primaryContactId").And.Contain("IX_Contact_linkedId");
     }
 
     [Fact]

@@ -1,21 +1,98 @@
+using Microsoft.Data.Sqlite;
+
 namespace IdentityReconciliation.Sqlite;
 
-// The change feed, history and person loading (issue 11): to be implemented.
+// The change feed, history and person loading. The writer appends the entries in the savepoint of the request (or erasure)
+// that made them (SqliteWriter); the reads run on the pooled read connections, like FindClustersAsync (SqliteChangeFeedQuery);
+// the SQL is in SqliteChangeFeedSql.
 public sealed partial class SqliteContactStore
 {
     /// <inheritdoc />
-    public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxCount"/> is less than 1.</exception>
+    /// <exception cref="ContactStoreBusyException">The database stayed locked beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>.</exception>
+    /// <remarks>
+    /// Sequence numbers are the rowids of table <c>ContactChange</c>, given under the file's write lock: they increase with
+    /// commit order across every process that shares the file. A database upgraded from schema version 1 or 2 has no entry
+    /// for what was written before the upgrade.
+    /// </remarks>
+    public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        return ReadAsync<IReadOnlyList<ContactChange>>(
+            (feed, token) => feed.Changes(afterSequence, maxCount, token),
+            cancellationToken);
+    }
 
     /// <inheritdoc />
+    /// <exception cref="ContactStoreBusyException">The database stayed locked beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>.</exception>
     public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+        ReadAsync<IReadOnlyList<ContactChange>>((feed, token) => feed.History(contactId, token), cancellationToken);
 
     /// <inheritdoc />
+    /// <exception cref="ContactStoreBusyException">The database stayed locked beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>.</exception>
     public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+        ReadAsync((feed, token) => feed.Person(contactId, token), cancellationToken);
 
     /// <inheritdoc />
-    public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepNewest"/> is less than 1.</exception>
+    /// <exception cref="ContactStoreBusyException">Another process held the write lock beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>; nothing was deleted.</exception>
+    /// <remarks>
+    /// One write transaction through the store's writer queue. Pruning by age reads the whole feed (there is no index on the
+    /// time, which every write would pay for); pruning by count reads only the entries it deletes.
+    /// </remarks>
+    public async Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default)
+    {
+        if (keepNewest is { } keep)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1, nameof(keepNewest));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (olderThan is null && keepNewest is null)
+        {
+            return 0;
+        }
+
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await GetWriter().EnqueuePruneAsync(olderThan, keepNewest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            throw Busy(ex);
+        }
+    }
+
+    /// <summary>Runs a read on a pooled read connection, translating a busy database as <see cref="FindClustersAsync"/> does.</summary>
+    private async Task<T> ReadAsync<T>(Func<SqliteChangeFeedQuery, CancellationToken, T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var session = RentReader();
+        try
+        {
+            var result = read(session.Feed, cancellationToken);
+            ReturnReader(session);
+            return result;
+        }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            session.Dispose();
+            throw Busy(ex);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
 }

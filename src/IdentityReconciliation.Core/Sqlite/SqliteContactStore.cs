@@ -15,7 +15,8 @@ namespace IdentityReconciliation.Sqlite;
 /// <remarks>
 /// <para>
 /// The schema (table <c>Contact</c> with the product's columns, indexes on <c>email</c>, <c>phoneNumber</c> and
-/// <c>linkedId</c>, table <c>ContactLink</c> of merge evidence, schema version in <c>PRAGMA user_version</c>) is created or
+/// <c>linkedId</c>, table <c>ContactLink</c> of merge evidence, table <c>ContactChange</c> of the change feed, schema version
+/// in <c>PRAGMA user_version</c>) is created or
 /// upgraded on first use. The database runs in WAL mode, so lookups read a consistent snapshot in parallel with a writer and
 /// never wait for it. Every connection runs with <c>secure_delete</c> on, so that a deleted or overwritten value is zeroed
 /// in the file rather than left in free space; see <see cref="EraseAsync"/> for the WAL.
@@ -40,8 +41,10 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
 {
     /// <summary>
     /// The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>. Version 2 added the
-    /// <c>ContactLink</c> table (merge evidence) and indexes on soft-deleted rows; a version 1 database is upgraded in place
-    /// on first use.
+    /// <c>ContactLink</c> table (merge evidence) and indexes on soft-deleted rows; version 3 added the <c>ContactChange</c>
+    /// table (the change feed). A version 1 or 2 database is upgraded in place on first use, keeping its contacts and links;
+    /// its change feed starts empty at the upgrade (changes made before it were not recorded). A database of a newer
+    /// version is refused.
     /// </summary>
     public const int SchemaVersion = SqliteSchema.Version;
 
@@ -54,6 +57,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     private readonly string _synchronous;
     private readonly long _mmapSize;
     private readonly int _maxBatchSize;
+    private readonly bool _recordChangeFeed;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
     private readonly Stack<ReaderSession> _idleReaders = new();
@@ -99,6 +103,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         _synchronous = value.Synchronous == SqliteSynchronousMode.Normal ? "NORMAL" : "FULL";
         _mmapSize = value.MemoryMapSize;
         _maxBatchSize = value.MaxBatchSize;
+        _recordChangeFeed = value.RecordChangeFeed;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -195,7 +200,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, "IdentityReconciliation SQLite writer", _logger);
+            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, _recordChangeFeed, "IdentityReconciliation SQLite writer", _logger);
         }
     }
 
@@ -312,14 +317,20 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         ContactStoreBusyException.DefaultRetryAfter,
         exception);
 
-    /// <summary>An open read connection with the touched-clusters statement prepared on it.</summary>
+    /// <summary>An open read connection with the touched-clusters statement prepared on it, and the change-feed reads.</summary>
     private sealed class ReaderSession(SqliteConnection connection) : IDisposable
     {
+        private SqliteChangeFeedQuery? _feed;
+
         public SqliteTouchedQuery Query { get; } = new(connection);
+
+        /// <summary>The change-feed reads, prepared on first use: most sessions only ever serve lookups.</summary>
+        public SqliteChangeFeedQuery Feed => _feed ??= new(connection);
 
         public void Dispose()
         {
             Query.Dispose();
+            _feed?.Dispose();
             connection.Dispose();
         }
     }

@@ -45,6 +45,12 @@ public sealed class SqliteContactStoreOptions
     /// </summary>
     [Range(0L, long.MaxValue)]
     public long MemoryMapSize { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Whether writes append their entries to the change feed. For the benchmark's baseline only: with it off the store
+    /// breaks the change-feed contract of <see cref="IContactStore"/>. Default: <see langword="true"/>.
+    /// </summary>
+    internal bool RecordChangeFeed { get; set; } = true;
 }
 
 /// <summary>Validates <see cref="SqliteContactStoreOptions"/> at start-up.</summary>

@@ -9,7 +9,8 @@ namespace IdentityReconciliation.Sqlite;
 /// </summary>
 internal static class SqliteErasure
 {
-    public static IReadOnlyList<Contact> Execute(
+    /// <summary>Loads the scope, plans, and applies the change set; returns both, for the result and the change feed.</summary>
+    public static (ErasureScope Scope, ErasureChangeSet Changes) Execute(
         SqliteConnection connection,
         ContactIdentifiers identifiers,
         long? personId,
@@ -22,7 +23,7 @@ internal static class SqliteErasure
             Apply(connection, changes);
         }
 
-        return changes.ApplyTo(scope);
+        return (scope, changes);
     }
 
     private static ErasureScope Load(SqliteConnection connection, ContactIdentifiers identifiers, long? personId)

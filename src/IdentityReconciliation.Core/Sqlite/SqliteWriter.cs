@@ -22,6 +22,11 @@ namespace IdentityReconciliation.Sqlite;
 /// A request that fails is rolled back to its savepoint alone; the others commit. A caller's task completes only after
 /// the commit that contains its changes; if the commit fails, every request of the batch fails and nothing of it landed.
 /// </para>
+/// <para>
+/// Each request appends its change-feed entries (<see cref="ContactChangeFeed"/>) after its writes, inside its savepoint:
+/// a request rolled back leaves no entry. The entries' sequence numbers are rowids given under the file's write lock, so
+/// they increase with commit order across processes. Pruning the feed goes through the same queue.
+/// </para>
 /// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
 /// <para>
 /// Erasures go through the same queue (so they serialise with identify requests here, and with other processes through
@@ -42,6 +47,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly List<WriteOperation> _batch;
     private readonly List<WriteOperation> _inline = new(1);
     private readonly ILogger _logger;
+    private readonly bool _recordChangeFeed;
     private bool _busy;
     private bool _stopping;
     private bool _checkpointPending;
@@ -57,12 +63,14 @@ internal sealed class SqliteWriter : IDisposable
     private SqliteCommand? _insert;
     private SqliteCommand? _update;
     private SqliteCommand? _insertLink;
+    private SqliteCommand? _appendChange;
 
-    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, string name, ILogger logger)
+    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, bool recordChangeFeed, string name, ILogger logger)
     {
         _open = open;
         _logger = logger;
         _maxBatchSize = maxBatchSize;
+        _recordChangeFeed = recordChangeFeed;
         _batch = new List<WriteOperation>(maxBatchSize);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
@@ -87,6 +95,15 @@ internal sealed class SqliteWriter : IDisposable
         }
 
         return Enqueue(new WriteOperation(identifiers, personId, plan, cancellationToken));
+    }
+
+    /// <summary>Queues a pruning of the change feed (see <see cref="IContactStore.PruneChangesAsync"/>); returns the number of entries deleted.</summary>
+    public async Task<long> EnqueuePruneAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var operation = new WriteOperation(new ChangeFeedPruning(olderThan, keepNewest), cancellationToken);
+        await Enqueue(operation).ConfigureAwait(false);
+        return operation.Pruned;
     }
 
     private Task<IReadOnlyList<Contact>> Enqueue(WriteOperation operation)
@@ -347,7 +364,19 @@ internal sealed class SqliteWriter : IDisposable
     {
         if (operation.ErasurePlan is { } erasurePlan)
         {
-            return SqliteErasure.Execute(_connection!, operation.Identifiers, operation.PersonId, erasurePlan);
+            var (scope, erasure) = SqliteErasure.Execute(_connection!, operation.Identifiers, operation.PersonId, erasurePlan);
+            if (_recordChangeFeed && !erasure.IsEmpty)
+            {
+                AppendChanges(ContactChangeFeed.Describe(scope, erasure, ErasureTime(erasure)));
+            }
+
+            return erasure.ApplyTo(scope);
+        }
+
+        if (operation.Pruning is { } pruning)
+        {
+            operation.Pruned = Prune(pruning);
+            return [];
         }
 
         var touched = _load!.Execute(operation.Identifiers, inTransaction: true);
@@ -391,7 +420,70 @@ internal sealed class SqliteWriter : IDisposable
             _insertLink.ExecuteNonQuery();
         }
 
+        if (_recordChangeFeed)
+        {
+            AppendChanges(ContactChangeFeed.Describe(touched, changes, insertedId));
+        }
+
         return changes.ApplyTo(touched, insertedId);
+    }
+
+    /// <summary>
+    /// The time of an erasure for its entries: the planner gives every removal and update the same time, the one it was
+    /// given. A change set that only deletes rows carries no time; its entries get the current time of the system clock.
+    /// </summary>
+    private static DateTimeOffset ErasureTime(ErasureChangeSet changes)
+    {
+        DateTimeOffset? time = null;
+        foreach (var removal in changes.RemovedValues)
+        {
+            time = time is { } t && t >= removal.UpdatedAt ? t : removal.UpdatedAt;
+        }
+
+        foreach (var update in changes.Updates)
+        {
+            time = time is { } t && t >= update.UpdatedAt ? t : update.UpdatedAt;
+        }
+
+        return time ?? DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>One prepared insert per entry, in the caller's transaction (and savepoint); SQLite gives each its rowid.</summary>
+    private void AppendChanges(IReadOnlyList<ContactChange> entries)
+    {
+        var parameters = _appendChange!.Parameters;
+        foreach (var entry in entries)
+        {
+            parameters[0].Value = SqliteSql.FormatTimestamp(entry.OccurredAt);
+            parameters[1].Value = (long)entry.Kind;
+            parameters[2].Value = entry.ContactId;
+            SqliteSql.Bind(parameters[3], entry.PrimaryContactId);
+            SqliteSql.Bind(parameters[4], SqliteChangeFeedSql.FormatRelated(entry.RelatedContactIds));
+            _appendChange.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Deletes by age, then beyond the newest entries to keep; never the newest entry.</summary>
+    private long Prune(ChangeFeedPruning pruning)
+    {
+        long deleted = 0;
+        using var command = _connection!.CreateCommand();
+        if (pruning.OlderThan is { } olderThan)
+        {
+            command.CommandText = SqliteChangeFeedSql.PruneOlderThan;
+            command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(olderThan));
+            deleted += command.ExecuteNonQuery();
+            command.Parameters.Clear();
+        }
+
+        if (pruning.KeepNewest is { } keepNewest)
+        {
+            command.CommandText = SqliteChangeFeedSql.PruneBeyondNewest;
+            command.Parameters.AddWithValue("@Skip", Math.Max(keepNewest, 1) - 1);
+            deleted += command.ExecuteNonQuery();
+        }
+
+        return deleted;
     }
 
     private bool TryRollBackToSavepoint(bool useSavepoints)
@@ -472,6 +564,14 @@ internal sealed class SqliteWriter : IDisposable
             _insertLink.Parameters.Add("@Email", SqliteType.Text);
             _insertLink.Parameters.Add("@PhoneNumber", SqliteType.Text);
             _insertLink.Parameters.Add("@CreatedAt", SqliteType.Text);
+
+            _appendChange = connection.CreateCommand();
+            _appendChange.CommandText = SqliteChangeFeedSql.Append;
+            _appendChange.Parameters.Add("@OccurredAt", SqliteType.Text);
+            _appendChange.Parameters.Add("@Kind", SqliteType.Integer);
+            _appendChange.Parameters.Add("@ContactId", SqliteType.Integer);
+            _appendChange.Parameters.Add("@PrimaryContactId", SqliteType.Integer);
+            _appendChange.Parameters.Add("@RelatedContactIds", SqliteType.Text);
             _connection = connection;
         }
         catch
@@ -491,7 +591,7 @@ internal sealed class SqliteWriter : IDisposable
 
     private void DisposeConnection()
     {
-        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update, _insertLink })
+        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update, _insertLink, _appendChange })
         {
             command?.Dispose();
         }
@@ -522,6 +622,13 @@ internal sealed class SqliteWriter : IDisposable
             CancellationToken = cancellationToken;
         }
 
+        public WriteOperation(ChangeFeedPruning pruning, CancellationToken cancellationToken)
+            : base(TaskCreationOptions.RunContinuationsAsynchronously)
+        {
+            Pruning = pruning;
+            CancellationToken = cancellationToken;
+        }
+
         public ContactIdentifiers Identifiers { get; }
 
         public Func<IReadOnlyList<Contact>, ContactChangeSet>? Plan { get; }
@@ -530,6 +637,11 @@ internal sealed class SqliteWriter : IDisposable
         public Func<ErasureScope, ErasureChangeSet>? ErasurePlan { get; }
 
         public long? PersonId { get; }
+
+        /// <summary>Set for a pruning of the change feed; its result is <see cref="Pruned"/>.</summary>
+        public ChangeFeedPruning? Pruning { get; }
+
+        public long Pruned { get; set; }
 
         public CancellationToken CancellationToken { get; }
 
@@ -553,4 +665,6 @@ internal sealed class SqliteWriter : IDisposable
 
         public void Cancel() => TrySetCanceled(CancellationToken);
     }
+
+    private sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long? KeepNewest);
 }
