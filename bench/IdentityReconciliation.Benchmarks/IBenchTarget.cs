@@ -5,6 +5,9 @@ internal interface IBenchTarget : IAsyncDisposable
 {
     string Name { get; }
 
+    /// <summary>Whether the next runs record the change feed (the store's internal switch; off only for the baseline).</summary>
+    bool RecordChangeFeed { get; set; }
+
     /// <summary>Facts about the setup that a reader of the figures needs (durability settings and so on).</summary>
     string Describe();
 

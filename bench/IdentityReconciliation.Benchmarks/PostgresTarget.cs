@@ -17,6 +17,8 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
 
     public string Name => "postgres";
 
+    public bool RecordChangeFeed { get; set; } = true;
+
     public string Describe() => _settings;
 
     public async Task PrepareAsync(long contacts)
@@ -66,7 +68,11 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
     public async Task<BenchRun> StartRunAsync()
     {
         var name = await CloneAsync("idr_bench_run");
-        var store = new PostgreSqlContactStore(Database(name));
+        var store = new PostgreSqlContactStore(Microsoft.Extensions.Options.Options.Create(new PostgreSqlContactStoreOptions
+        {
+            ConnectionString = Database(name),
+            RecordChangeFeed = RecordChangeFeed,
+        }));
         return new BenchRun(store, async () => await DropDatabaseAsync(name));
     }
 

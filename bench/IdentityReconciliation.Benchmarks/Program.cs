@@ -41,6 +41,16 @@ var guardSettings = (Arg("--guards") ?? "on") switch
     "both" => ["off", "on"],
     var other => throw new ArgumentException($"Unknown --guards '{other}': use on, off or both."),
 };
+// The change feed: "on" (the default: every change recorded in its transaction), "off" (the store's internal switch, for
+// the baseline only), or "both" (each figure with the feed off, then on: what recording the feed costs).
+var feedSettings = (Arg("--feed") ?? "on") switch
+{
+    "on" => new[] { "on" },
+    "off" => ["off"],
+    "both" => ["off", "on"],
+    var other => throw new ArgumentException($"Unknown --feed '{other}': use on, off or both."),
+};
+var variants = guardSettings.SelectMany(g => feedSettings.Select(f => (Guards: g, Feed: f))).ToArray();
 // With --repeat N, each figure is measured N times per guard setting, alternating the order, and the best is kept (the
 // machines are shared: a noisy moment must not decide a comparison).
 var repeat = int.Parse(Arg("--repeat") ?? "1", CultureInfo.InvariantCulture);
@@ -90,30 +100,33 @@ foreach (var size in sizes)
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
-            var best = new Dictionary<string, Measurement>();
+            var best = new Dictionary<(string Guards, string Feed), Measurement>();
             for (var attempt = 0; attempt < repeat; attempt++)
             {
-                foreach (var guards in attempt % 2 == 0 ? guardSettings : Enumerable.Reverse(guardSettings))
+                foreach (var variant in attempt % 2 == 0 ? variants : Enumerable.Reverse(variants))
                 {
-                    var attemptMeasurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration, GuardOptions(guards));
-                    if (!best.TryGetValue(guards, out var previous) || attemptMeasurement.OperationsPerSecond > previous.OperationsPerSecond)
+                    target.RecordChangeFeed = variant.Feed == "on";
+                    var attemptMeasurement = await Runner.RunAsync(target.StartRunAsync, requests, callers, duration, GuardOptions(variant.Guards));
+                    if (!best.TryGetValue(variant, out var previous) || attemptMeasurement.OperationsPerSecond > previous.OperationsPerSecond)
                     {
-                        best[guards] = attemptMeasurement;
+                        best[variant] = attemptMeasurement;
                     }
                 }
             }
 
-            foreach (var guards in guardSettings)
+            target.RecordChangeFeed = true;
+            foreach (var variant in variants)
             {
-                var measurement = best[guards];
+                var (guards, feed) = variant;
+                var measurement = best[variant];
 
                 var floor = workload == Workloads.Retail ? readFloor : writeFloor;
-                var row = new Row(target.Name, workload, size, callers, guards, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
+                var row = new Row(target.Name, workload, size, callers, guards, feed, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
                     Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
                     measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
                     measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds);
                 rows.Add(row);
-                Console.WriteLine($"{workload,-12} {callers,2} callers guards {guards,-3}: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
+                Console.WriteLine($"{workload,-12} {callers,2} callers guards {guards,-3} feed {feed,-3}: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
             }
         }
     }
@@ -135,13 +148,13 @@ foreach (var size in sizes)
 
 // Scale: throughput at the largest size relative to the smallest.
 var markdown = new StringBuilder();
-markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure{(repeat > 1 ? $", best of {repeat} per guard setting (alternating order)" : "")}. {setup}.");
+markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure{(repeat > 1 ? $", best of {repeat} per setting (alternating order)" : "")}. {setup}.");
 markdown.AppendLine();
-markdown.AppendLine("| store | workload | contacts | callers | guards | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
-markdown.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+markdown.AppendLine("| store | workload | contacts | callers | guards | feed | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
+markdown.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 foreach (var r in rows)
 {
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.Feed} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
 }
 
 if (guardSettings.Length > 1)
@@ -149,10 +162,23 @@ if (guardSettings.Length > 1)
     markdown.AppendLine();
     markdown.AppendLine("| workload | contacts | callers | ops/s guards on ÷ guards off | B/op on − off |");
     markdown.AppendLine("| --- | ---: | ---: | ---: | ---: |");
-    foreach (var g in rows.GroupBy(r => (r.Workload, r.Contacts, r.Callers)))
+    foreach (var g in rows.Where(r => r.Feed == feedSettings[^1]).GroupBy(r => (r.Workload, r.Contacts, r.Callers)))
     {
         var on = g.Single(r => r.Guards == "on");
         var off = g.Single(r => r.Guards == "off");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Workload} | {g.Key.Contacts:N0} | {g.Key.Callers} | {on.OpsPerSecond / off.OpsPerSecond:0.00} | {on.BytesPerOp - off.BytesPerOp:N0} |");
+    }
+}
+
+if (feedSettings.Length > 1)
+{
+    markdown.AppendLine();
+    markdown.AppendLine("| workload | contacts | callers | ops/s feed on ÷ feed off | B/op on − off |");
+    markdown.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+    foreach (var g in rows.Where(r => r.Guards == guardSettings[^1]).GroupBy(r => (r.Workload, r.Contacts, r.Callers)))
+    {
+        var on = g.Single(r => r.Feed == "on");
+        var off = g.Single(r => r.Feed == "off");
         markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key.Workload} | {g.Key.Contacts:N0} | {g.Key.Callers} | {on.OpsPerSecond / off.OpsPerSecond:0.00} | {on.BytesPerOp - off.BytesPerOp:N0} |");
     }
 }
@@ -184,7 +210,7 @@ if (sizes.Length > 1)
     markdown.AppendLine();
     markdown.AppendLine(CultureInfo.InvariantCulture, $"| workload | callers | ops/s at {sizes[^1]:N0} ÷ ops/s at {sizes[0]:N0} |");
     markdown.AppendLine("| --- | ---: | ---: |");
-    foreach (var g in rows.Where(r => r.Guards == guardSettings[^1]).GroupBy(r => (r.Workload, r.Callers)))
+    foreach (var g in rows.Where(r => r.Guards == guardSettings[^1] && r.Feed == feedSettings[^1]).GroupBy(r => (r.Workload, r.Callers)))
     {
         var small = g.First(r => r.Contacts == sizes[0]);
         var large = g.First(r => r.Contacts == sizes[^1]);
@@ -192,7 +218,7 @@ if (sizes.Length > 1)
     }
 }
 
-var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (quick ? "-quick" : ""));
+var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (feedSettings.Length > 1 ? "-feed" : "") + (quick ? "-quick" : ""));
 await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
 await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { Rows = rows, Hub = hubRows.Select(h => h.Measurement) }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine();
@@ -225,5 +251,5 @@ static string FindRepositoryRoot()
 }
 
 internal sealed record Row(
-    string Store, string Workload, long Contacts, int Callers, string Guards, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
+    string Store, string Workload, long Contacts, int Callers, string Guards, string Feed, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
     double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor, int Rounds);

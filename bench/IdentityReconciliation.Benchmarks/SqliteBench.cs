@@ -12,6 +12,8 @@ internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchron
 
     public string Name => "sqlite";
 
+    public bool RecordChangeFeed { get; set; } = true;
+
     public string Describe() => $"SQLite {SqliteVersion()} file in {folder}, WAL, synchronous={synchronous.ToString().ToUpperInvariant()} (library and floor alike)";
 
     public async Task PrepareAsync(long contacts) => _template = await SqliteBench.TemplateAsync(folder, contacts);
@@ -23,6 +25,7 @@ internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchron
         {
             ConnectionString = $"Data Source={database}",
             Synchronous = synchronous,
+            RecordChangeFeed = RecordChangeFeed,
         }));
         return Task.FromResult(new BenchRun(store, () =>
         {
