@@ -4,14 +4,23 @@ using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.Samples.Console;
 
-/// <summary>Turns the expected failures of a command into a one-line error on standard error and exit code 1.</summary>
+/// <summary>
+/// Turns the expected failures of a command into a one-line error on standard error and exit code 1 (a cancelled command:
+/// <c>cancelled.</c> and exit code 130).
+/// </summary>
 internal static class CommandErrors
 {
-    public static async Task<int> RunAsync(CommandEnvironment environment, Func<Task<int>> command)
+    public static async Task<int> RunAsync(CommandEnvironment environment, CancellationToken cancellationToken, Func<Task<int>> command)
     {
         try
         {
             return await command();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C or SIGTERM (see Program): a one-line note, not a stack trace.
+            await environment.Error.WriteLineAsync("cancelled.");
+            return ExitCodes.Cancelled;
         }
         catch (InvalidIdentifyRequestException ex)
         {

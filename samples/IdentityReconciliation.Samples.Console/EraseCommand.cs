@@ -36,7 +36,7 @@ internal static class EraseCommand
                 result.AddError("Give --email and/or --phone, or --person, but not both.");
             }
         });
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var file = parseResult.GetRequiredValue(db);
             if (!File.Exists(file))

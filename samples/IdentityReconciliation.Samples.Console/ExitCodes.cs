@@ -12,6 +12,9 @@ internal static class ExitCodes
     /// <summary>The command line itself is wrong: an unknown command or option, a missing required option.</summary>
     public const int Usage = 2;
 
-    /// <summary><c>show</c> found no contact for the identifiers.</summary>
+    /// <summary><c>show</c> found no contact for the identifiers; <c>history</c> found no live contact with the id; <c>explain</c>: the two contacts are not one person.</summary>
     public const int NotFound = 3;
+
+    /// <summary>The command was cancelled (Ctrl+C, SIGTERM) before it finished; <c>changes --follow</c> exits with 0 instead.</summary>
+    public const int Cancelled = 130;
 }

@@ -21,7 +21,7 @@ internal static class IdentifyCommand
             db,
         };
         SampleCommandLine.RequireOneOf(command, email, phone);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             // The reconciler validates the request before the store first opens the file: bad input writes nothing.
             var request = new IdentifyRequest(parseResult.GetValue(email), parseResult.GetValue(phone));

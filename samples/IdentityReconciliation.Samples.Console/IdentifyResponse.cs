@@ -10,10 +10,15 @@ namespace IdentityReconciliation.Samples.Console;
 /// </summary>
 internal sealed record IdentifyResponse(ContactCluster? Contact);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    Converters = [typeof(JsonStringEnumConverter<ContactChangeKind>), typeof(JsonStringEnumConverter<ContactJoinKind>)])]
 [JsonSerializable(typeof(IdentifyResponse))]
 [JsonSerializable(typeof(IdentifyRequest))]
 [JsonSerializable(typeof(ErasureResult))]
+[JsonSerializable(typeof(ContactChange))]
+[JsonSerializable(typeof(ExplainResponse))]
 internal sealed partial class SampleJsonContext : JsonSerializerContext
 {
     /// <summary>
@@ -24,5 +29,8 @@ internal sealed partial class SampleJsonContext : JsonSerializerContext
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+
+        // "kind":"PersonsMerged", "join":"SharedEmail": the names of the library's enums, not their numbers.
+        Converters = { new JsonStringEnumConverter<ContactChangeKind>(), new JsonStringEnumConverter<ContactJoinKind>() },
     });
 }

@@ -21,7 +21,7 @@ internal static class ImportCommand
             file,
             db,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, () =>
             RunAsync(environment, parseResult.GetRequiredValue(file), parseResult.GetRequiredValue(db), cancellationToken)));
         return command;
     }

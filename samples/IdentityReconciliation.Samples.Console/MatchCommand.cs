@@ -63,7 +63,7 @@ internal static class MatchCommand
             postalCode,
             dateOfBirth,
         };
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var name = parseResult.GetRequiredValue(provider);
             var missing = MissingSettings(name, environment.Configuration);

@@ -53,11 +53,14 @@ internal static class SampleCommandLine
             IdentifyCommand.Create(environment),
             ShowCommand.Create(environment),
             EraseCommand.Create(environment),
+            HistoryCommand.Create(environment),
+            ExplainCommand.Create(environment),
+            ChangesCommand.Create(environment),
             ImportCommand.Create(environment),
             MatchCommand.Create(environment),
         };
         root.SetAction((parseResult, cancellationToken) =>
-            CommandErrors.RunAsync(environment, () => WorkedExample.RunAsync(environment, parseResult.GetValue(db), cancellationToken)));
+            CommandErrors.RunAsync(environment, cancellationToken, () => WorkedExample.RunAsync(environment, parseResult.GetValue(db), cancellationToken)));
         return root;
     }
 

@@ -24,7 +24,7 @@ internal static class ShowCommand
             db,
         };
         SampleCommandLine.RequireOneOf(command, email, phone);
-        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, async () =>
+        command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, async () =>
         {
             var request = new IdentifyRequest(parseResult.GetValue(email), parseResult.GetValue(phone));
             var file = parseResult.GetRequiredValue(db);

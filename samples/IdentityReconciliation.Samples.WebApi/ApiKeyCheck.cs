@@ -112,7 +112,7 @@ internal static class ApiKeyCheckExtensions
         return services;
     }
 
-    /// <summary>Says at start-up that <c>POST /identify</c> is open to anyone, when no key is configured.</summary>
+    /// <summary>Says at start-up that <c>POST /identify</c> and the change-feed endpoints are open to anyone, when no key is configured.</summary>
     public static void WarnIfOpen(this WebApplication app)
     {
         if (!app.Services.GetRequiredService<ApiKeyCheck>().Enabled)

@@ -66,4 +66,7 @@ internal sealed class PhoneNumberJsonConverter : JsonConverter<string?>
 [JsonSerializable(typeof(IdentifyBody))]
 [JsonSerializable(typeof(IdentifyResponse))]
 [JsonSerializable(typeof(ErasureResult))]
+[JsonSerializable(typeof(ChangesResponse))]
+[JsonSerializable(typeof(HistoryResponse))]
+[JsonSerializable(typeof(ExplanationResponse))]
 internal sealed partial class WebApiJsonContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
-// A Bitespeed-compatible identity reconciliation service: POST /identify, GET /healthz and (when enabled) POST /erase over an SQLite file.
+// A Bitespeed-compatible identity reconciliation service: POST /identify, GET /healthz, the change feed (GET /changes,
+// /contacts/{id}/history, /contacts/{id}/explain/{otherId}) and (when enabled) POST /erase over an SQLite file.
 using IdentityReconciliation;
 using IdentityReconciliation.Samples.WebApi;
 
@@ -24,6 +25,10 @@ builder.Services.AddHealthChecks().AddIdentityReconciliation();
 builder.Services.AddApiKeyCheck(builder.Configuration.GetSection("Authentication"));
 var rateLimited = builder.Services.AddSampleRateLimiting(builder.Configuration.GetSection("RateLimiting"));
 
+// The change-feed relay (a BackgroundService that POSTs every new entry to ChangeFeedRelay:Endpoint), only with
+// "ChangeFeedRelay:Enabled": true. See docs/change-feed.md.
+builder.Services.AddChangeFeedRelayIfEnabled(builder.Configuration);
+
 var app = builder.Build();
 
 app.UseExceptionHandler();
@@ -39,6 +44,7 @@ if (rateLimited)
     identify.RequireRateLimiting(SampleRateLimiting.Policy);
 }
 
+ChangeFeedEndpoints.Map(app);      // GET /changes, /contacts/{id}/history, /contacts/{id}/explain/{otherId}: API key as /identify
 EraseEndpoint.MapIfEnabled(app); // POST /erase, only with "Erasure:Enabled": true (no authentication in this sample)
 app.MapHealthChecks("/healthz");
 app.WarnIfOpen();

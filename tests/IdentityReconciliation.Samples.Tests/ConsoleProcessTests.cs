@@ -60,7 +60,73 @@ public sealed class ConsoleProcessTests : IAsyncLifetime
         _standIn.Requests.Should().ContainSingle().Which.Authorization.Should().StartWith("TSA FFFFFFFF-EEEE-DDDD-1234-AB1234567890:");
     }
 
+    [Fact]
+    public async Task ChangesFollow_AsAProcess_PrintsANewEntryAndExits0OnSigint()
+    {
+        // SIGINT is what Ctrl+C sends; `kill` is the POSIX way to send it to another process.
+        (await ConsoleRun.RunAsync(["identify", "--email", "lorraine@hillvalley.edu", "--db", _database.FilePath])).ExitCode.Should().Be(0);
+        using var process = Process.Start(StartInfo(["changes", "--follow", "--poll-interval", "50", "--db", _database.FilePath]))!;
+        var lines = new List<string>();
+        var reading = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                }
+            }
+        });
+        var error = process.StandardError.ReadToEndAsync();
+
+        await WaitForLinesAsync(1);
+        (await ConsoleRun.RunAsync(["identify", "--email", "lorraine@hillvalley.edu", "--phone", "123456", "--db", _database.FilePath])).ExitCode.Should().Be(0);
+        await WaitForLinesAsync(2);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        await reading;
+
+        process.ExitCode.Should().Be(0, await error);
+        lines.Should().HaveCount(2);
+        lines[0].Should().Contain("\"kind\":\"PrimaryCreated\"");
+        lines[1].Should().Contain("\"kind\":\"SecondaryCreated\"", "the entry committed after --follow started");
+
+        async Task WaitForLinesAsync(int count)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                lock (lines)
+                {
+                    if (lines.Count >= count)
+                    {
+                        return;
+                    }
+                }
+
+                process.HasExited.Should().BeFalse($"--follow stopped early: {(process.HasExited ? error.Result : "")}");
+                DateTime.UtcNow.Should().BeBefore(deadline, $"--follow printed fewer than {count} lines");
+                await Task.Delay(50);
+            }
+        }
+    }
+
     private async Task<ConsoleRun> RunProcessAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = Process.Start(StartInfo(args, environment))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new ConsoleRun(process.ExitCode, await output, await error);
+    }
+
+    private ProcessStartInfo StartInfo(string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var sample = Path.Combine(AppContext.BaseDirectory, "IdentityReconciliation.Samples.Console.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -86,11 +152,6 @@ public sealed class ConsoleProcessTests : IAsyncLifetime
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new ConsoleRun(process.ExitCode, await output, await error);
+        return start;
     }
 }
