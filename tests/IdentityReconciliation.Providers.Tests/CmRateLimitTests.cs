@@ -127,6 +127,23 @@ public sealed class CmRateLimitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MatchAsync_ThreadPreemptedBetweenClockReads_RecordsNoWait()
+    {
+        // A loaded machine can stop a thread for milliseconds between two reads of the clock; the limit imposed no wait,
+        // so neither the counter nor the log may say it did (this made the test above fail one run in a few under load).
+        var clock = new PreemptedClock(TimeSpan.FromMilliseconds(5));
+        await using var services = CmServer.Host(_server, _keyId, options => options.MinimumRequestInterval = TimeSpan.FromSeconds(10), timeProvider: clock);
+        var waits = 0L;
+        using var listener = Listen(services, IdentityMatchTelemetry.RateLimitWaitsCounter, value => Interlocked.Add(ref waits, value));
+
+        await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query(0));
+
+        _server.RequestCount.Should().Be(1);
+        clock.Reads.Should().BeGreaterThan(1, "the gate read the clock");
+        Interlocked.Read(ref waits).Should().Be(0, "the first call of a credential never waits for its limit");
+    }
+
+    [Fact]
     public async Task MatchAsync_Retry_WaitsForTheLimitToo()
     {
         await using var services = Host(Interval);
@@ -192,5 +209,16 @@ public sealed class CmRateLimitTests : IAsyncLifetime
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => onValue(value));
         listener.Start();
         return listener;
+    }
+
+    /// <summary>The system clock, except that every timestamp read finds the thread was stopped for <c>pause</c> since the last one.</summary>
+    private sealed class PreemptedClock(TimeSpan pause) : TimeProvider
+    {
+        private long _reads;
+
+        public long Reads => Interlocked.Read(ref _reads);
+
+        public override long GetTimestamp() =>
+            base.GetTimestamp() + (Interlocked.Increment(ref _reads) * (long)(pause.TotalSeconds * TimestampFrequency));
     }
 }

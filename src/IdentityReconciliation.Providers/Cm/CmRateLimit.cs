@@ -26,11 +26,18 @@ internal sealed class CmRateLimit(
     {
         var started = timeProvider.GetTimestamp();
         IDisposable permit;
+        bool waited;
         try
         {
-            permit = limiter is null
-                ? await gate!.WaitTurnAsync(interval, timeProvider, context.CancellationToken).ConfigureAwait(false)
-                : await AcquireAsync(limiter, context.CancellationToken).ConfigureAwait(false);
+            if (limiter is null)
+            {
+                var turn = await gate!.WaitTurnAsync(interval, timeProvider, context.CancellationToken).ConfigureAwait(false);
+                (permit, waited) = (turn, turn.Waited);
+            }
+            else
+            {
+                (permit, waited) = await AcquireAsync(limiter, context.CancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception exception) when (exception is OperationCanceledException or IdentityMatchException)
         {
@@ -39,11 +46,12 @@ internal sealed class CmRateLimit(
 
         using (permit)
         {
-            var waited = timeProvider.GetElapsedTime(started);
-            if (waited >= TimeSpan.FromMilliseconds(1))
+            // A wait is one the limit imposed (queued behind another caller, or delayed for the interval), never time the
+            // thread merely lost to a busy machine between two clock reads.
+            if (waited)
             {
                 telemetry.RecordRateLimitWait(provider);
-                Log.RateLimitWaited(logger, provider, waited.TotalMilliseconds);
+                Log.RateLimitWaited(logger, provider, timeProvider.GetElapsedTime(started).TotalMilliseconds);
             }
 
             context.Properties.Set(TurnKey, permit as Gate.Turn);
@@ -58,12 +66,19 @@ internal sealed class CmRateLimit(
         }
     }
 
-    private async ValueTask<IDisposable> AcquireAsync(RateLimiter rateLimiter, CancellationToken cancellationToken)
+    private async ValueTask<(IDisposable Lease, bool Waited)> AcquireAsync(RateLimiter rateLimiter, CancellationToken cancellationToken)
     {
-        var lease = await rateLimiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        var lease = rateLimiter.AttemptAcquire(1);
         if (lease.IsAcquired)
         {
-            return lease;
+            return (lease, false);
+        }
+
+        lease.Dispose();
+        lease = await rateLimiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        if (lease.IsAcquired)
+        {
+            return (lease, true);
         }
 
         lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter);
@@ -100,7 +115,8 @@ internal sealed class CmRateLimit(
         public async ValueTask<Turn> WaitTurnAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
         {
             var lease = _queue.AttemptAcquire(1);
-            if (!lease.IsAcquired)
+            var waited = !lease.IsAcquired;
+            if (waited)
             {
                 lease.Dispose();
                 lease = await _queue.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
@@ -113,10 +129,12 @@ internal sealed class CmRateLimit(
                 while (Volatile.Read(ref _hasStarted) == 1 &&
                        interval - timeProvider.GetElapsedTime(Volatile.Read(ref _lastStart)) is var wait && wait > TimeSpan.Zero)
                 {
+                    waited = true;
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)), timeProvider, cancellationToken)
                         .ConfigureAwait(false);
                 }
 
+                turn.Waited = waited;
                 return turn;
             }
             catch
@@ -130,6 +148,9 @@ internal sealed class CmRateLimit(
         internal sealed class Turn(Gate gate, RateLimitLease lease, TimeProvider timeProvider) : IDisposable
         {
             private RateLimitLease? _lease = lease;
+
+            /// <summary>Whether the caller had to wait: queued behind another caller, or delayed for the interval.</summary>
+            public bool Waited { get; set; }
 
             /// <summary>Records now as the previous send and lets the next caller in. Call right before sending.</summary>
             public void MarkStarted()

@@ -75,9 +75,15 @@ public static class CmServer
         string keyId,
         Action<CmIdentityMatchOptions>? configure = null,
         CollectingLoggerProvider? logs = null,
-        SendLog? sends = null)
+        SendLog? sends = null,
+        TimeProvider? timeProvider = null)
     {
         var services = new ServiceCollection();
+        if (timeProvider is not null)
+        {
+            services.AddSingleton(timeProvider);
+        }
+
         services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Trace);
