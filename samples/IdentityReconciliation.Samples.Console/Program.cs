@@ -19,10 +19,14 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         return await SampleCommandLine.RunAsync(args, CommandEnvironment.FromProcess(), cancellation.Token);
 
+        // The first signal asks the command to stop; a second one, if the command has not, ends the process as usual.
         void Cancel(PosixSignalContext context)
         {
-            context.Cancel = true;
-            cancellation.Cancel();
+            if (!cancellation.IsCancellationRequested)
+            {
+                context.Cancel = true;
+                cancellation.Cancel();
+            }
         }
     }
 }

@@ -33,7 +33,9 @@ internal static class SampleCommandLine
             return ExitCodes.Usage;
         }
 
-        var invocation = new InvocationConfiguration { Output = environment.Output, Error = environment.Error };
+        // Program.Main turns SIGINT and SIGTERM into the token; System.CommandLine's own handler (ProcessTerminationTimeout)
+        // would race it on the signal thread and could end the process with 130 while a command was stopping cleanly.
+        var invocation = new InvocationConfiguration { Output = environment.Output, Error = environment.Error, ProcessTerminationTimeout = null };
         return await parseResult.InvokeAsync(invocation, cancellationToken);
     }
 
