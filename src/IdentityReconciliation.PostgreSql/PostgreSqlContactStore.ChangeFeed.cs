@@ -12,10 +12,10 @@ namespace IdentityReconciliation.PostgreSql;
 // Ordering. A reader that has read every entry up to sequence N must never later find a newly committed entry at or below
 // N, across connections, processes and instances. An identity column alone does not give it: T1 takes 10, T2 takes 11
 // and commits first, a reader sees 11 and moves past 10, then T1 commits 10. So every transaction that appends entries
-// does this as its last step before COMMIT: it takes the transaction-level advisory lock of the feed
-// (pg_advisory_xact_lock on PostgreSqlLockKeys.Feed), then inserts its entries, which take their numbers from the
-// column's sequence (nextval, CACHE 1 so that no session holds numbers in advance), then commits. Both statements go in
-// the round trip of the transaction's other writes (AddFeedCommands).
+// does this as its last step, once its other writes are applied and checked: it takes the transaction-level advisory lock
+// of the feed (pg_advisory_xact_lock on PostgreSqlLockKeys.Feed), inserts its entries, which take their numbers from the
+// column's sequence (nextval, CACHE 1 so that no session holds numbers in advance), and commits. The three statements go
+// in one batch, one round trip (CommitWithEntriesAsync), which replaces the round trip of a plain commit.
 //
 // Why it holds. PostgreSQL releases a transaction's locks only after its commit is recorded and visible (removed from the
 // proc array). So the feed lock is held from the moment a transaction takes its numbers until every snapshot taken
@@ -26,17 +26,19 @@ namespace IdentityReconciliation.PostgreSql;
 //
 // No deadlock: the feed lock is taken after every identifier and primary lock of the protocol, and a transaction that
 // holds it takes no other lock and waits on no row before it commits (its row writes are done, on rows of the clusters it
-// holds). Cost: writers that append serialise on the feed lock for the time of their last round trip and their commit.
+// holds). Cost: writers that append serialise on the feed lock only while the server inserts their entries and commits
+// (its WAL flush included); the lock is never held across a round trip of the client, so a slow or loaded client does not
+// stretch it.
 //
 // Retries. A reconcile or erasure that fails before its commit rolls back whole, entries included, and is re-run from the
-// start: the plan, and so the entries, are made again from what the new attempt loads. When the connection drops during
-// COMMIT the outcome is unknown and the unit runs again; if the first commit had succeeded, the re-run finds the change
-// already applied, plans nothing and appends nothing. So an entry is recorded once per committed change.
+// start: the plan, and so the entries, are made again from what the new attempt loads. A statement of the last batch that
+// fails (the lock's lock_timeout, the entries' insert) makes the server skip the rest of the batch, COMMIT included, and
+// leaves the transaction aborted: it is rolled back like any other failure. A COMMIT that fails (a deferred constraint)
+// has rolled the transaction back itself. When the connection drops during the last batch the outcome is unknown and the
+// unit runs again; if the first commit had succeeded, the re-run finds the change already applied, plans nothing and
+// appends nothing. So an entry is recorded once per committed change.
 public sealed partial class PostgreSqlContactStore
 {
-    /// <summary>The stand-in for the inserted contact's identifier in the entries of a reconcile, replaced by the feed's insert statement.</summary>
-    private const long PendingContactId = long.MaxValue;
-
     private const string ChangeColumns = """
         "sequence" AS "Sequence", "occurredAt" AS "OccurredAt", "kind" AS "Kind", "contactId" AS "ContactId",
         "primaryContactId" AS "PrimaryContactId", "relatedContactIds" AS "RelatedContactIds"
@@ -140,23 +142,25 @@ public sealed partial class PostgreSqlContactStore
     }
 
     /// <summary>
-    /// Appends the change feed's lock and the insert of <paramref name="entries"/> to a batch, as its last commands: the
-    /// caller runs the batch and then commits at once (see the ordering note at the top of this file). Nothing when there
-    /// are no entries.
+    /// Commits a transaction whose writes are applied and checked. With entries, the change feed's lock, the insert of the
+    /// entries and the COMMIT go in one batch, one round trip (see the ordering note at the top of this file): the lock is
+    /// held only while the server runs those statements and commits, never across a round trip of the client. Without
+    /// entries (the feed is off, or the change set describes none), a plain commit.
     /// </summary>
-    private void AddFeedCommands(NpgsqlBatch batch, IReadOnlyList<ContactChange> entries)
+    /// <remarks>
+    /// The COMMIT runs as SQL inside a transaction begun with BeginTransactionAsync. Npgsql tracks the transaction status
+    /// from the server's ReadyForQuery, so once the batch returns the NpgsqlTransaction counts as completed and its
+    /// dispose sends nothing (PostgreSqlChangeFeedTests checks this). If a statement of the batch fails, the server skips
+    /// the rest, COMMIT included, and the transaction is left aborted: the dispose rolls it back, as for any other failure.
+    /// If the COMMIT itself fails (a deferred constraint), the server has rolled the transaction back already.
+    /// </remarks>
+    private async Task CommitWithEntriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ContactChange> entries)
     {
         if (entries.Count == 0)
         {
+            await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             return;
         }
-
-        var (high, low) = PostgreSqlLockKeys.Feed(_schema);
-        AddCommand(
-            batch,
-            "SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow)",
-            Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-            Parameter("FeedLow", NpgsqlDbType.Integer, low));
 
         var occurredAt = new DateTime[entries.Count];
         var kinds = new short[entries.Count];
@@ -175,23 +179,34 @@ public sealed partial class PostgreSqlContactStore
                 : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
         }
 
-        AddCommand(
-            batch,
-            _feedSql.Append,
-            Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
-            Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
-            Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
-            Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
-            Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related),
-            Parameter("Pending", NpgsqlDbType.Bigint, PendingContactId));
+        var (high, low) = PostgreSqlLockKeys.Feed(_schema);
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            AddCommand(
+                batch,
+                "SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow)",
+                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+                Parameter("FeedLow", NpgsqlDbType.Integer, low));
+            AddCommand(
+                batch,
+                _feedSql.Append,
+                Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
+                Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
+                Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
+                Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
+                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
+            AddCommand(batch, "COMMIT");
+            await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Appends an erasure's entries, as the last step before its commit; nothing when the feed is off or the change set changes nothing.</summary>
-    private async Task AppendErasureEntriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ErasureScope scope, ErasureChangeSet changes)
+    /// <summary>An erasure's entries; none when the feed is off.</summary>
+    private IReadOnlyList<ContactChange> ErasureEntries(ErasureScope scope, ErasureChangeSet changes)
     {
         if (!_recordChangeFeed)
         {
-            return;
+            return [];
         }
 
         // The erasure's time, as the planner was given it (stored precision); for a change set built without it, the
@@ -200,15 +215,7 @@ public sealed partial class PostgreSqlContactStore
             .Concat(changes.Updates.Select(static u => u.UpdatedAt))
             .DefaultIfEmpty(ToMicroseconds(_timeProvider.GetUtcNow()))
             .Max();
-        var batch = new NpgsqlBatch(connection, transaction);
-        await using (batch.ConfigureAwait(false))
-        {
-            AddFeedCommands(batch, ContactChangeFeed.Describe(scope, changes, occurredAt));
-            if (batch.BatchCommands.Count > 0)
-            {
-                await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-        }
+        return ContactChangeFeed.Describe(scope, changes, occurredAt);
     }
 
     /// <summary>The history statement of <see cref="GetHistoryAsync"/> (for the tests' check that it is indexed).</summary>
@@ -234,15 +241,10 @@ public sealed partial class PostgreSqlContactStore
             var link = $"{Quote(schema)}.\"ContactLink\"";
             ChangeTable = change;
 
-            // The entries in order; the inserted contact (PendingContactId) is the value the contact insert just took from
-            // the Contact table's sequence in this session. CASE evaluates currval only for that entry.
-            var inserted = $"currval(pg_get_serial_sequence('{contact.Replace("'", "''", StringComparison.Ordinal)}', 'id'))";
+            // The entries in order: the sequence numbers them as they are inserted.
             Append = $"""
                 INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
-                SELECT e."occurredAt", e."kind",
-                       CASE WHEN e."contactId" = @Pending THEN {inserted} ELSE e."contactId" END,
-                       CASE WHEN e."primaryContactId" = @Pending THEN {inserted} ELSE e."primaryContactId" END,
-                       e."related"::bigint[]
+                SELECT e."occurredAt", e."kind", e."contactId", e."primaryContactId", e."related"::bigint[]
                 FROM unnest(@OccurredAt, @Kinds, @ContactIds, @PrimaryIds, @Related)
                      WITH ORDINALITY AS e("occurredAt", "kind", "contactId", "primaryContactId", "related", "ord")
                 ORDER BY e."ord"

@@ -154,9 +154,9 @@ public sealed partial class PostgreSqlContactStore
                     return (changes.ApplyTo(scope), false);
                 }
 
+                // The writes, then the change feed's lock, entries and COMMIT in one round trip (PostgreSqlContactStore.ChangeFeed.cs).
                 await ApplyAsync(connection, transaction, changes).ConfigureAwait(false);
-                await AppendErasureEntriesAsync(connection, transaction, scope, changes).ConfigureAwait(false);
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                await CommitWithEntriesAsync(connection, transaction, ErasureEntries(scope, changes)).ConfigureAwait(false);
                 return (changes.ApplyTo(scope), true);
             }
         }

@@ -548,21 +548,23 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                     return touched;
                 }
 
-                // From here on the request completes: cancellation no longer applies. Every write, and the change feed's
-                // lock and entries last, go in one round trip before the commit (see PostgreSqlContactStore.ChangeFeed.cs).
-                var insertedId = await ApplyAsync(connection, transaction, touched, changes).ConfigureAwait(false);
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                // From here on the request completes: cancellation no longer applies. Every write goes in one round trip
+                // and is checked; then the change feed's lock, its entries and the COMMIT go in a second one (see
+                // PostgreSqlContactStore.ChangeFeed.cs), which replaces the commit's own round trip.
+                var insertedId = await ApplyAsync(connection, transaction, changes).ConfigureAwait(false);
+                IReadOnlyList<ContactChange> entries = _recordChangeFeed ? ContactChangeFeed.Describe(touched, changes, insertedId) : [];
+                await CommitWithEntriesAsync(connection, transaction, entries).ConfigureAwait(false);
                 return changes.ApplyTo(touched, insertedId);
             }
         }
     }
 
     /// <summary>
-    /// Applies a reconcile's change set in one round trip: the re-links, the merge evidence, the insert and, last, the
-    /// change feed's lock and entries (<see cref="AddFeedCommands"/>). The caller commits.
+    /// Applies a reconcile's change set in one round trip: the re-links, the merge evidence and the insert, then checks
+    /// what they did. The caller commits (with the change feed's entries).
     /// </summary>
     /// <returns>The identifier of the inserted contact, if any.</returns>
-    private async Task<long?> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Contact> touched, ContactChangeSet changes)
+    private async Task<long?> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ContactChangeSet changes)
     {
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
@@ -602,14 +604,6 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                     Parameter("LinkedId", NpgsqlDbType.Bigint, insert.LinkedId),
                     Parameter("LinkPrecedence", NpgsqlDbType.Text, ToText(insert.LinkPrecedence)),
                     Parameter("CreatedAt", NpgsqlDbType.TimestampTz, insert.CreatedAt));
-            }
-
-            if (_recordChangeFeed)
-            {
-                // The inserted contact's identifier is not known yet: the entries name it PendingContactId, and the feed's
-                // insert statement takes it from the contact sequence (the insert above ran in this session).
-                var insertedId = changes.Insert is null ? (long?)null : PendingContactId;
-                AddFeedCommands(batch, ContactChangeFeed.Describe(touched, changes, insertedId));
             }
 
             long? id = null;
