@@ -14,8 +14,9 @@ namespace IdentityReconciliation.PostgreSql;
 // and commits first, a reader sees 11 and moves past 10, then T1 commits 10. So every transaction that appends entries
 // does this as its last step, once its other writes are applied and checked: it takes the transaction-level advisory lock
 // of the feed (pg_advisory_xact_lock on PostgreSqlLockKeys.Feed), inserts its entries, which take their numbers from the
-// column's sequence (nextval, CACHE 1 so that no session holds numbers in advance), and commits. The three statements go
-// in one batch, one round trip (CommitWithEntriesAsync), which replaces the round trip of a plain commit.
+// column's sequence (nextval, CACHE 1 so that no session holds numbers in advance), and commits. The lock and the insert
+// are one statement (the inserted rows are drawn from the lock's row, so the lock comes first), and it and COMMIT go in
+// one batch, one round trip (CommitWithEntriesAsync), which replaces the round trip of a plain commit.
 //
 // Why it holds. PostgreSQL releases a transaction's locks only after its commit is recorded and visible (removed from the
 // proc array). So the feed lock is held from the moment a transaction takes its numbers until every snapshot taken
@@ -162,40 +163,58 @@ public sealed partial class PostgreSqlContactStore
             return;
         }
 
-        var occurredAt = new DateTime[entries.Count];
-        var kinds = new short[entries.Count];
-        var contactIds = new long[entries.Count];
-        var primaryIds = new long?[entries.Count];
-        var related = new string?[entries.Count];
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var entry = entries[i];
-            occurredAt[i] = ToMicroseconds(entry.OccurredAt).UtcDateTime;
-            kinds[i] = (short)entry.Kind;
-            contactIds[i] = entry.ContactId;
-            primaryIds[i] = entry.PrimaryContactId;
-            related[i] = entry.RelatedContactIds.Count == 0
-                ? null
-                : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
-        }
-
         var (high, low) = PostgreSqlLockKeys.Feed(_schema);
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
         {
-            AddCommand(
-                batch,
-                "SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow)",
-                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-                Parameter("FeedLow", NpgsqlDbType.Integer, low));
-            AddCommand(
-                batch,
-                _feedSql.Append,
-                Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
-                Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
-                Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
-                Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
-                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
+            // One statement takes the feed lock and inserts the entries: the rows to insert come from the lock's row, so
+            // the server takes the lock before the sequence numbers them. A single entry (most requests) is bound as
+            // scalars; several go through unnest, in order.
+            if (entries.Count == 1)
+            {
+                var entry = entries[0];
+                AddCommand(
+                    batch,
+                    _feedSql.AppendOne,
+                    Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+                    Parameter("FeedLow", NpgsqlDbType.Integer, low),
+                    Parameter("OccurredAt", NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt)),
+                    Parameter("Kind", NpgsqlDbType.Smallint, (short)entry.Kind),
+                    Parameter("ContactId", NpgsqlDbType.Bigint, entry.ContactId),
+                    Parameter("PrimaryId", NpgsqlDbType.Bigint, entry.PrimaryContactId),
+                    Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Bigint, entry.RelatedContactIds.Count == 0 ? null : entry.RelatedContactIds.ToArray()));
+            }
+            else
+            {
+                var occurredAt = new DateTime[entries.Count];
+                var kinds = new short[entries.Count];
+                var contactIds = new long[entries.Count];
+                var primaryIds = new long?[entries.Count];
+                var related = new string?[entries.Count];
+                for (var i = 0; i < entries.Count; i++)
+                {
+                    var entry = entries[i];
+                    occurredAt[i] = ToMicroseconds(entry.OccurredAt).UtcDateTime;
+                    kinds[i] = (short)entry.Kind;
+                    contactIds[i] = entry.ContactId;
+                    primaryIds[i] = entry.PrimaryContactId;
+                    related[i] = entry.RelatedContactIds.Count == 0
+                        ? null
+                        : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
+                }
+
+                AddCommand(
+                    batch,
+                    _feedSql.Append,
+                    Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+                    Parameter("FeedLow", NpgsqlDbType.Integer, low),
+                    Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
+                    Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
+                    Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
+                    Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
+                    Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
+            }
+
             AddCommand(batch, "COMMIT");
             await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
         }
@@ -243,11 +262,19 @@ public sealed partial class PostgreSqlContactStore
 
             // The entries in order: the sequence numbers them as they are inserted.
             Append = $"""
+                WITH feed_lock AS (SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow))
                 INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
                 SELECT e."occurredAt", e."kind", e."contactId", e."primaryContactId", e."related"::bigint[]
-                FROM unnest(@OccurredAt, @Kinds, @ContactIds, @PrimaryIds, @Related)
+                FROM feed_lock,
+                     unnest(@OccurredAt, @Kinds, @ContactIds, @PrimaryIds, @Related)
                      WITH ORDINALITY AS e("occurredAt", "kind", "contactId", "primaryContactId", "related", "ord")
                 ORDER BY e."ord"
+                """;
+
+            AppendOne = $"""
+                WITH feed_lock AS (SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow))
+                INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
+                SELECT @OccurredAt, @Kind, @ContactId, @PrimaryId, @Related FROM feed_lock
                 """;
 
             Changes = $"""SELECT {ChangeColumns} FROM {change} WHERE "sequence" > @After ORDER BY "sequence" LIMIT @Max""";
@@ -285,6 +312,8 @@ public sealed partial class PostgreSqlContactStore
 
         /// <summary>Inserts the entries of @OccurredAt, @Kinds, @ContactIds, @PrimaryIds and @Related (text of bigint[]), in order.</summary>
         public string Append { get; }
+
+        public string AppendOne { get; }
 
         /// <summary>Up to @Max entries after @After.</summary>
         public string Changes { get; }
