@@ -100,4 +100,19 @@ public sealed class ChangeFeedRetentionTests
 
         act.Should().Throw<OptionsValidationException>().WithMessage($"*{setting}*");
     }
+
+    [Theory]
+    [InlineData(-1, 10, "afterSequence")]
+    [InlineData(0, 0, "maxCount")]
+    [InlineData(0, IdentityReconciler.MaxChangesPerRead + 1, "maxCount")]
+    public async Task GetChangesAsync_OutOfRange_ThrowsNamingTheArgumentAndReadsNothing(long after, int max, string parameter)
+    {
+        var store = await StoreWithEntries(new ManualTimeProvider(), 2);
+        var reconciler = new IdentityReconciler(store);
+
+        var act = () => reconciler.GetChangesAsync(after, max);
+
+        (await act.Should().ThrowAsync<ArgumentOutOfRangeException>()).Which.ParamName.Should().Be(parameter);
+        (await reconciler.GetChangesAsync(0, IdentityReconciler.MaxChangesPerRead)).Should().HaveCount(2);
+    }
 }

@@ -399,6 +399,7 @@ public abstract partial class ContactStoreContractTests
         var rows = await ReadAllAsync();
         rows.Should().HaveCount(model.RowCount);
         GraphInvariants.AssertClustersAreComponents(rows, await ReadLinksAsync());
+        FeedReplay.PrimaryOf(await Feed()).Should().BeEquivalentTo(model.PrimaryOfEachRow(), "replaying the change feed gives the model's persons");
     }
 
     [Fact]

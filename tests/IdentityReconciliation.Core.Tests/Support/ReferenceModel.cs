@@ -23,6 +23,14 @@ public sealed class ReferenceModel(IdentityReconciliationOptions? guards = null)
 
     public IReadOnlyList<long> ContactIds => _rows.Select(r => r.Id).ToList();
 
+    /// <summary>The primary of every row: the lowest id of its person (what a replay of the change feed must rebuild).</summary>
+    public IReadOnlyDictionary<long, long> PrimaryOfEachRow()
+    {
+        var components = Components();
+        var lowest = _rows.GroupBy(components.Of).ToDictionary(g => g.Key, g => g.Min(r => r.Id));
+        return _rows.ToDictionary(r => r.Id, r => lowest[components.Of(r)]);
+    }
+
     public ContactCluster Identify(string? email, string? phone) =>
         IdentifyDetailed(email, phone)?.Contact ?? throw new InvalidOperationException("Every identifier of the request is blocked.");
 
