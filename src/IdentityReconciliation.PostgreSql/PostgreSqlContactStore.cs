@@ -200,7 +200,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the schema is ready.</returns>
-    /// <exception cref="PostgreSqlSchemaException">The schema is missing, older or newer than this package, and cannot be migrated.</exception>
+    /// <exception cref="ContactStoreSchemaException">The schema is missing, older or newer than this package, and cannot be migrated.</exception>
     /// <exception cref="PostgreSqlContactStoreException">The database failed.</exception>
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
@@ -679,16 +679,20 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
 
             if (version > SchemaVersion)
             {
-                throw new PostgreSqlSchemaException(
-                    $"The PostgreSQL schema \"{_schema}\" has contact schema version {version}, newer than the {SchemaVersion} this version of IdentityReconciliation.PostgreSql understands. Upgrade the package.");
+                throw new ContactStoreSchemaException(
+                    $"The PostgreSQL schema \"{_schema}\" has contact schema version {version}, newer than the {SchemaVersion} this version of IdentityReconciliation.PostgreSql understands. Upgrade the package.",
+                    version,
+                    SchemaVersion);
             }
 
             if (version < SchemaVersion)
             {
                 if (!_autoMigrate)
                 {
-                    throw new PostgreSqlSchemaException(
-                        $"The PostgreSQL schema \"{_schema}\" has contact schema version {version}, and {SchemaVersion} is required. Apply {nameof(PostgreSqlContactStore)}.{nameof(GetSchemaScript)}(\"{_schema}\"), or set {nameof(PostgreSqlContactStoreOptions)}.{nameof(PostgreSqlContactStoreOptions.AutoMigrate)} to true.");
+                    throw new ContactStoreSchemaException(
+                        $"The PostgreSQL schema \"{_schema}\" has contact schema version {version}, and {SchemaVersion} is required. Apply {nameof(PostgreSqlContactStore)}.{nameof(GetSchemaScript)}(\"{_schema}\"), or set {nameof(PostgreSqlContactStoreOptions)}.{nameof(PostgreSqlContactStoreOptions.AutoMigrate)} to true.",
+                        version,
+                        SchemaVersion);
                 }
 
                 // CREATE SCHEMA needs the CREATE privilege on the database even when the schema exists: only when missing.
@@ -705,7 +709,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
             var missing = RequiredColumns.Where(c => !columns.Contains(c)).ToArray();
             if (missing.Length > 0)
             {
-                throw new PostgreSqlSchemaException(
+                throw new ContactStoreSchemaException(
                     $"The table \"{_schema}\".\"Contact\" lacks the column(s) {string.Join(", ", missing.Select(m => $"\"{m}\""))} that the contact store needs.");
             }
 

@@ -84,30 +84,3 @@ public sealed class PostgreSqlTransientFailureException : PostgreSqlContactStore
     /// <summary>How many times the unit of work ran before the store gave up.</summary>
     public int Attempts { get; }
 }
-
-/// <summary>
-/// The database's contact schema cannot be used: it is missing or older while <see cref="PostgreSqlContactStoreOptions.AutoMigrate"/>
-/// is off, it is newer than this package understands, or an existing <c>"Contact"</c> table lacks a required column.
-/// </summary>
-public sealed class PostgreSqlSchemaException : PostgreSqlContactStoreException
-{
-    /// <summary>Creates an exception.</summary>
-    public PostgreSqlSchemaException()
-    {
-    }
-
-    /// <summary>Creates an exception with a message.</summary>
-    /// <param name="message">The message.</param>
-    public PostgreSqlSchemaException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates an exception with a message and its cause.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public PostgreSqlSchemaException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-    }
-}

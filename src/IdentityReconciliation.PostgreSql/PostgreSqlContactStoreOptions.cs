@@ -34,7 +34,7 @@ public sealed class PostgreSqlContactStoreOptions
     /// Whether the store creates and migrates its schema on first use (under an advisory lock, so that instances starting
     /// together are safe). Turn it off when the host manages the schema itself: apply
     /// <see cref="PostgreSqlContactStore.GetSchemaScript(string)"/>; the store then only checks the schema version and fails
-    /// with <see cref="PostgreSqlSchemaException"/> when it does not match. Default: <see langword="true"/>.
+    /// with <see cref="ContactStoreSchemaException"/> when it does not match. Default: <see langword="true"/>.
     /// </summary>
     public bool AutoMigrate { get; set; } = true;
 

@@ -101,7 +101,9 @@ public sealed class SqliteSchemaTests : IDisposable
         await using var store = new SqliteContactStore(_database.ConnectionString);
         var act = () => store.FindClustersAsync(new ContactIdentifiers("a@x.io", null));
 
-        await act.Should().ThrowAsync<InvalidOperationException>().WithMessage("*version 99*newer*");
+        var thrown = (await act.Should().ThrowAsync<ContactStoreSchemaException>().WithMessage("*version 99*newer*")).Which;
+        thrown.DatabaseVersion.Should().Be(99);
+        thrown.SupportedVersion.Should().Be(SqliteContactStore.SchemaVersion);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class PostgreSqlErasureTests(PostgreSqlDatabaseFixture fixture) : 
 
         var act = () => CreateStore(autoMigrate: false).EnsureSchemaAsync();
 
-        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("version 1").And.Contain($"{PostgreSqlContactStore.SchemaVersion} is required");
+        (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which.Message.Should().Contain("version 1").And.Contain($"{PostgreSqlContactStore.SchemaVersion} is required");
     }
 
     [Theory]

@@ -111,7 +111,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
 
         var act = () => CreateStore(autoMigrate: false).EnsureSchemaAsync();
 
-        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("version 2").And.Contain("3 is required");
+        (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which.Message.Should().Contain("version 2").And.Contain("3 is required");
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
     {
         var act = () => CreateStore(autoMigrate: false).EnsureSchemaAsync();
 
-        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain(nameof(PostgreSqlContactStore.GetSchemaScript)).And.Contain("AutoMigrate");
+        (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which.Message.Should().Contain(nameof(PostgreSqlContactStore.GetSchemaScript)).And.Contain("AutoMigrate");
         (await Database.ScalarAsync<bool>("SELECT to_regnamespace(@Schema) IS NULL", new { Schema = _schema })).Should().BeTrue();
     }
 
@@ -199,7 +199,10 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
 
         var act = () => CreateStore().EnsureSchemaAsync();
 
-        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("99");
+        var thrown = (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which;
+        thrown.Message.Should().Contain("99");
+        thrown.DatabaseVersion.Should().Be(99);
+        thrown.SupportedVersion.Should().Be(PostgreSqlContactStore.SchemaVersion);
     }
 
     [Fact]
@@ -232,7 +235,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
 
         var act = () => CreateStore().EnsureSchemaAsync();
 
-        (await act.Should().ThrowAsync<PostgreSqlSchemaException>()).Which.Message.Should().Contain("\"deletedAt\"");
+        (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which.Message.Should().Contain("\"deletedAt\"");
     }
 
     [Fact]

@@ -108,6 +108,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     }
 
     /// <inheritdoc />
+    /// <exception cref="ContactStoreSchemaException">The database's contact schema is newer than this package understands.</exception>
     public async Task<IReadOnlyList<Contact>> FindClustersAsync(ContactIdentifiers identifiers, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -137,6 +138,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     }
 
     /// <inheritdoc />
+    /// <exception cref="ContactStoreSchemaException">The database's contact schema is newer than this package understands.</exception>
     public async Task<IReadOnlyList<Contact>> ReconcileAsync(
         ContactIdentifiers identifiers,
         Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
@@ -275,8 +277,10 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition("PRAGMA user_version;", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (version > SchemaVersion)
             {
-                throw new InvalidOperationException(
-                    $"The SQLite database '{_dataSource}' has contact schema version {version}, newer than the {SchemaVersion} this version of IdentityReconciliation understands. Upgrade the package.");
+                throw new ContactStoreSchemaException(
+                    $"The SQLite database '{_dataSource}' has contact schema version {version}, newer than the {SchemaVersion} this version of IdentityReconciliation understands. Upgrade the package.",
+                    version,
+                    SchemaVersion);
             }
 
             if (version < SchemaVersion)
