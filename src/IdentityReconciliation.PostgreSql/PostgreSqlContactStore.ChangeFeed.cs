@@ -4,6 +4,9 @@ using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 
+using static IdentityReconciliation.PostgreSql.PostgreSqlQueries;
+using static IdentityReconciliation.PostgreSql.PostgreSqlReconcileTransaction;
+
 namespace IdentityReconciliation.PostgreSql;
 
 // The change feed: table "ContactChange", written in the transaction that commits each change (reconcile and erasure),
@@ -163,60 +166,69 @@ public sealed partial class PostgreSqlContactStore
             return;
         }
 
-        var (high, low) = PostgreSqlLockKeys.Feed(_schema);
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
         {
-            // One statement takes the feed lock and inserts the entries: the rows to insert come from the lock's row, so
-            // the server takes the lock before the sequence numbers them. A single entry (most requests) is bound as
-            // scalars; several go through unnest, in order.
-            if (entries.Count == 1)
-            {
-                var entry = entries[0];
-                AddCommand(
-                    batch,
-                    _feedSql.AppendOne,
-                    Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-                    Parameter("FeedLow", NpgsqlDbType.Integer, low),
-                    Parameter("OccurredAt", NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt)),
-                    Parameter("Kind", NpgsqlDbType.Smallint, (short)entry.Kind),
-                    Parameter("ContactId", NpgsqlDbType.Bigint, entry.ContactId),
-                    Parameter("PrimaryId", NpgsqlDbType.Bigint, entry.PrimaryContactId),
-                    Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Bigint, entry.RelatedContactIds.Count == 0 ? null : entry.RelatedContactIds.ToArray()));
-            }
-            else
-            {
-                var occurredAt = new DateTime[entries.Count];
-                var kinds = new short[entries.Count];
-                var contactIds = new long[entries.Count];
-                var primaryIds = new long?[entries.Count];
-                var related = new string?[entries.Count];
-                for (var i = 0; i < entries.Count; i++)
-                {
-                    var entry = entries[i];
-                    occurredAt[i] = ToMicroseconds(entry.OccurredAt).UtcDateTime;
-                    kinds[i] = (short)entry.Kind;
-                    contactIds[i] = entry.ContactId;
-                    primaryIds[i] = entry.PrimaryContactId;
-                    related[i] = entry.RelatedContactIds.Count == 0
-                        ? null
-                        : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
-                }
-
-                AddCommand(
-                    batch,
-                    _feedSql.Append,
-                    Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-                    Parameter("FeedLow", NpgsqlDbType.Integer, low),
-                    Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
-                    Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
-                    Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
-                    Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
-                    Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
-            }
-
+            AppendEntries(batch, entries);
             AddCommand(batch, "COMMIT");
             await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Adds the statement that takes the change feed's lock and inserts <paramref name="entries"/>, in order, to a batch that
+    /// commits right after it (see the ordering note at the top of this file).
+    /// </summary>
+    private void AppendEntries(NpgsqlBatch batch, IReadOnlyList<ContactChange> entries)
+    {
+        var (high, low) = PostgreSqlLockKeys.Feed(_schema);
+
+        // One statement takes the feed lock and inserts the entries: the rows to insert come from the lock's row, so
+        // the server takes the lock before the sequence numbers them. A single entry (most requests) is bound as
+        // scalars; several go through unnest, in order.
+        if (entries.Count == 1)
+        {
+            var entry = entries[0];
+            AddCommand(
+                batch,
+                _feedSql.AppendOne,
+                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+                Parameter("FeedLow", NpgsqlDbType.Integer, low),
+                Parameter("OccurredAt", NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt)),
+                Parameter("Kind", NpgsqlDbType.Smallint, (short)entry.Kind),
+                Parameter("ContactId", NpgsqlDbType.Bigint, entry.ContactId),
+                Parameter("PrimaryId", NpgsqlDbType.Bigint, entry.PrimaryContactId),
+                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Bigint, entry.RelatedContactIds.Count == 0 ? null : entry.RelatedContactIds.ToArray()));
+        }
+        else
+        {
+            var occurredAt = new DateTime[entries.Count];
+            var kinds = new short[entries.Count];
+            var contactIds = new long[entries.Count];
+            var primaryIds = new long?[entries.Count];
+            var related = new string?[entries.Count];
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                occurredAt[i] = ToMicroseconds(entry.OccurredAt).UtcDateTime;
+                kinds[i] = (short)entry.Kind;
+                contactIds[i] = entry.ContactId;
+                primaryIds[i] = entry.PrimaryContactId;
+                related[i] = entry.RelatedContactIds.Count == 0
+                    ? null
+                    : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
+            }
+
+            AddCommand(
+                batch,
+                _feedSql.Append,
+                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
+                Parameter("FeedLow", NpgsqlDbType.Integer, low),
+                Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
+                Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
+                Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
+                Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
+                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
         }
     }
 

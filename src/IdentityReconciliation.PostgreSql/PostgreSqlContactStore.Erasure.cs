@@ -5,6 +5,9 @@ using Dapper;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 using Npgsql;
 
+using static IdentityReconciliation.PostgreSql.PostgreSqlQueries;
+using static IdentityReconciliation.PostgreSql.PostgreSqlReconcileTransaction;
+
 namespace IdentityReconciliation.PostgreSql;
 
 // Erasure takes the locks of the reconcile protocol, in the same global order: the identifier keys of every value it

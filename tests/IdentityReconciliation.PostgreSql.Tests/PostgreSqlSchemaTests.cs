@@ -249,7 +249,7 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
             """);
 
         var plan = string.Join('\n', await Database.QueryAsync<string>(
-            "EXPLAIN " + PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("@Email", "'user77@x.io'").Replace("@PhoneNumber", "'+155578'")));
+            "EXPLAIN " + PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("$1", "'user77@x.io'").Replace("$2", "'+155578'")));
 
         plan.Should().NotContain("Seq Scan", plan);
         plan.Should().Contain("IX_Contact_email").And.Contain("IX_Contact_phoneNumber").And.Contain("IX_Contact_linkedId");

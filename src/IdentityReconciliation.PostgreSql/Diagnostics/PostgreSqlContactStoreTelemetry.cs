@@ -1,0 +1,56 @@
+using System.Diagnostics.Metrics;
+
+namespace IdentityReconciliation.PostgreSql.Diagnostics;
+
+/// <summary>
+/// The name of the PostgreSQL store's <see cref="Meter"/> and of its instruments, for telemetry subscriptions
+/// (<c>.AddMeter(PostgreSqlContactStoreTelemetry.Name)</c>). The core package's meter (<c>IdentityReconciliation</c>)
+/// counts what requests did; this one counts what the database made the store do again.
+/// </summary>
+public static class PostgreSqlContactStoreTelemetry
+{
+    /// <summary>The meter's name: <c>IdentityReconciliation.PostgreSql</c>.</summary>
+    public const string Name = "IdentityReconciliation.PostgreSql";
+
+    /// <summary>Units of work run again after a transient failure; tagged <c>operation</c>.</summary>
+    public const string RetriesCounter = "identity_reconciliation.postgresql.retries";
+
+    /// <summary>Restarts of the locking protocol (a touched cluster was merged by another transaction while its lock was taken); tagged <c>operation</c>.</summary>
+    public const string RestartsCounter = "identity_reconciliation.postgresql.restarts";
+
+    /// <summary>Transient database failures (dropped connection, serialization failure, deadlock, server restarting); tagged <c>operation</c>, <c>sqlstate</c> and <c>retried</c>.</summary>
+    public const string TransientFailuresCounter = "identity_reconciliation.postgresql.transient_failures";
+
+    /// <summary>Units of work given up because a lock, statement or connection wait elapsed (<see cref="ContactStoreBusyException"/>); tagged <c>operation</c>.</summary>
+    public const string BusyCounter = "identity_reconciliation.postgresql.busy";
+}
+
+/// <summary>The instruments of <see cref="PostgreSqlContactStoreTelemetry.Name"/>; tags carry no personal data.</summary>
+internal static class PostgreSqlStoreMetrics
+{
+    private static readonly Meter Meter = new(PostgreSqlContactStoreTelemetry.Name);
+
+    private static readonly Counter<long> Retries = Meter.CreateCounter<long>(
+        PostgreSqlContactStoreTelemetry.RetriesCounter, "{retry}", "Units of work run again after a transient failure.");
+
+    private static readonly Counter<long> Restarts = Meter.CreateCounter<long>(
+        PostgreSqlContactStoreTelemetry.RestartsCounter, "{restart}", "Restarts of the locking protocol after a concurrent merge.");
+
+    private static readonly Counter<long> TransientFailures = Meter.CreateCounter<long>(
+        PostgreSqlContactStoreTelemetry.TransientFailuresCounter, "{failure}", "Transient database failures.");
+
+    private static readonly Counter<long> BusyFailures = Meter.CreateCounter<long>(
+        PostgreSqlContactStoreTelemetry.BusyCounter, "{failure}", "Units of work given up because a wait elapsed.");
+
+    public static void Retry(string operation) => Retries.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public static void Restart(string operation) => Restarts.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public static void Busy(string operation) => BusyFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public static void TransientFailure(string operation, string? sqlState, bool retried) => TransientFailures.Add(
+        1,
+        new KeyValuePair<string, object?>("operation", operation),
+        new KeyValuePair<string, object?>("sqlstate", sqlState ?? "none"),
+        new KeyValuePair<string, object?>("retried", retried));
+}

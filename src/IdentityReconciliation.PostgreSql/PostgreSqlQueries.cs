@@ -1,0 +1,290 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace IdentityReconciliation.PostgreSql;
+
+/// <summary>
+/// The SQL text of the store's hot statements for one schema (built once per store), and the mapping of their rows.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The hot statements take positional parameters (<c>$1</c>, <c>$2</c>, …) bound in order, so Npgsql sends them as they
+/// are, without rewriting named parameters, and prepares them on the server after their second use (the store's data
+/// source sets <c>Max Auto Prepare</c>). Rows are read with <see cref="NpgsqlDataReader"/> directly.
+/// </para>
+/// <para>
+/// Plans. A prepared statement gets a generic plan after five executions, and keeps it until the table's statistics
+/// change. A generic plan made while the table is tiny (a new database: the first minutes of a shop) scans the table
+/// instead of its indexes, and under constant load nothing replaces it until an <c>ANALYZE</c>. So every batch of hot
+/// statements starts with <see cref="PlanGuard"/>, which turns sequential scans off for the rest of that transaction only
+/// (<c>set_config(…, true)</c>: a multi-statement batch outside a transaction runs in one implicit transaction, so the
+/// setting never outlives the batch or leaks to a caller's pooled connection). A plan made under it, custom or generic,
+/// reads the indexes at every table size; the cost is one tiny statement in a round trip the store makes anyway.
+/// PostgreSqlPlanCacheTests grows a table from empty under load and checks pg_stat_user_tables.
+/// </para>
+/// </remarks>
+internal sealed class PostgreSqlQueries
+{
+    /// <summary>Turns sequential scans off until the end of the current (possibly implicit) transaction: see the remarks.</summary>
+    public const string PlanGuard = "SELECT set_config('enable_seqscan', 'off', true)";
+
+    /// <summary>The columns <see cref="ReadContactsAsync"/> reads, in its order.</summary>
+    private const string ContactColumns = """
+        "id", "phoneNumber", "email", "linkedId", "linkPrecedence" = 'primary', "createdAt", "updatedAt", "deletedAt"
+        """;
+
+    public PostgreSqlQueries(string schema)
+    {
+        var table = $"{Quote(schema)}.\"Contact\"";
+        var change = $"{Quote(schema)}.\"ContactChange\"";
+        ContactTable = table;
+
+        // The roots (primary ids) of the contacts with the email ($1) or the phone number ($2).
+        var roots = $"""
+            SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = $1 AND "deletedAt" IS NULL
+            UNION
+            SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = $2 AND "deletedAt" IS NULL
+            """;
+
+        // Every lookup is indexed: email and phoneNumber find the matches, the primary key and linkedId their clusters.
+        TouchedClusters = $"""
+            WITH roots AS ({roots})
+            SELECT {ContactColumns} FROM {table} WHERE "id" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            UNION
+            SELECT {ContactColumns} FROM {table} WHERE "linkedId" IN (SELECT "rootId" FROM roots) AND "deletedAt" IS NULL
+            ORDER BY 1
+            """;
+
+        // The identifier keys of $1 (bigint[], ascending), one after the other in that order.
+        LockIdentifiers = """
+            SELECT pg_advisory_xact_lock(k."key") FROM unnest($1::bigint[]) WITH ORDINALITY AS k("key", "ord") ORDER BY k."ord"
+            """;
+
+        // The roots of the request's clusters as they are now, ascending, each locked before the next (the subquery is
+        // sorted and not flattened; the volatile lock function runs per row in that order); returns the roots it locked.
+        // The two 32-bit halves are PostgreSqlLockKeys.Root's: (id >> 32, the low 32 bits as a signed int).
+        LockTouchedRoots = $"""
+            SELECT r."rootId", pg_advisory_xact_lock((r."rootId" >> 32)::int, (((r."rootId" & 4294967295) # 2147483648) - 2147483648)::int)
+            FROM ({roots} ORDER BY 1) r
+            """;
+
+        // The roots of $1 and $2 (the halves, in the caller's order: ascending ids).
+        LockRoots = """
+            SELECT pg_advisory_xact_lock(k."high", k."low") FROM unnest($1::int[], $2::int[]) WITH ORDINALITY AS k("high", "low", "ord") ORDER BY k."ord"
+            """;
+
+        Insert = $"""
+            INSERT INTO {table} ("phoneNumber", "email", "linkedId", "linkPrecedence", "createdAt", "updatedAt")
+            VALUES ($1, $2, $3, $4, $5, $5)
+            RETURNING "id" AS "insertedId"
+            """;
+
+        // The insert and its change-feed entry in one statement: the entry takes the new row's id, and the feed's lock
+        // ($6, $7) is taken before the feed's sequence numbers the entry (see PostgreSqlContactStore.ChangeFeed.cs).
+        // $10 is the entry's primary, or NULL for the new row itself.
+        InsertWithEntry = $"""
+            WITH ins AS (
+                INSERT INTO {table} ("phoneNumber", "email", "linkedId", "linkPrecedence", "createdAt", "updatedAt")
+                VALUES ($1, $2, $3, $4, $5, $5)
+                RETURNING "id"),
+            feed_lock AS (SELECT pg_advisory_xact_lock($6, $7))
+            INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
+            SELECT $8, $9, ins."id", coalesce($10, ins."id"), NULL FROM feed_lock, ins
+            RETURNING "contactId" AS "insertedId"
+            """;
+
+        // Re-links the contacts of $4 and checks in the same statement that each of them was updated, so that the commit
+        // can follow in the same round trip: on a mismatch the cast fails (SQLSTATE 22P02, with UpdateMismatchMarker in
+        // the message), the server skips the rest of the batch, COMMIT included, and the transaction rolls back. Every row
+        // is under the lock of its primary, so a mismatch means the table was changed outside the locking protocol.
+        Update = $"""
+            WITH updated AS (
+                UPDATE {table} SET "linkedId" = $1, "linkPrecedence" = $2, "updatedAt" = $3
+                WHERE "id" = ANY($4) AND "deletedAt" IS NULL
+                RETURNING 1)
+            SELECT CASE WHEN count(*) = $5 THEN count(*) ELSE ('{UpdateMismatchMarker} ' || count(*))::bigint END AS "updated" FROM updated
+            """;
+
+        InsertLink = $"""
+            INSERT INTO {Quote(schema)}."ContactLink" ("email", "phoneNumber", "createdAt") VALUES ($1, $2, $3)
+            ON CONFLICT ("email", "phoneNumber") DO NOTHING
+            """;
+    }
+
+    /// <summary>In the message of the error <see cref="Update"/> raises when it did not update every contact it was given.</summary>
+    public const string UpdateMismatchMarker = "IdentityReconciliation: contact re-link count mismatch, updated";
+
+    /// <summary>The quoted, schema-qualified name of the contact table.</summary>
+    public string ContactTable { get; }
+
+    /// <summary>The live contacts of the clusters touched by the email <c>$1</c> and the phone number <c>$2</c>, by id.</summary>
+    public string TouchedClusters { get; }
+
+    /// <summary>Waits for the identifier locks of <c>$1</c> (bigint[]), in its order.</summary>
+    public string LockIdentifiers { get; }
+
+    /// <summary>Waits for the locks of the roots of the clusters touched by <c>$1</c> and <c>$2</c>, ascending; returns those roots.</summary>
+    public string LockTouchedRoots { get; }
+
+    /// <summary>Waits for the root locks of the halves <c>$1</c>, <c>$2</c> (int[]), in their order.</summary>
+    public string LockRoots { get; }
+
+    /// <summary>Tries the root lock <c>($1, $2)</c> without waiting.</summary>
+    public const string TryLockRoot = "SELECT pg_try_advisory_xact_lock($1, $2)";
+
+    /// <summary>Inserts a contact (<c>$1</c> phone, <c>$2</c> email, <c>$3</c> linkedId, <c>$4</c> precedence, <c>$5</c> createdAt); returns its id.</summary>
+    public string Insert { get; }
+
+    /// <summary><see cref="Insert"/> and the change-feed entry describing it, in one statement; returns the new id.</summary>
+    public string InsertWithEntry { get; }
+
+    /// <summary>Re-links <c>$4</c> (bigint[]) to <c>$1</c> as <c>$2</c> at <c>$3</c>; fails unless <c>$5</c> rows were updated.</summary>
+    public string Update { get; }
+
+    /// <summary>Records merge evidence (<c>$1</c> email, <c>$2</c> phone, <c>$3</c> createdAt) unless it exists.</summary>
+    public string InsertLink { get; }
+
+    /// <summary>Quotes an identifier.</summary>
+    public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>Reads the contacts of the current result set (columns as in <see cref="TouchedClusters"/>).</summary>
+    public static async Task<List<Contact>> ReadContactsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        var contacts = new List<Contact>(4);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            contacts.Add(new Contact(
+                reader.GetInt64(0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetInt64(3),
+                reader.GetBoolean(4) ? LinkPrecedence.Primary : LinkPrecedence.Secondary,
+                reader.GetFieldValue<DateTimeOffset>(5),
+                reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+        }
+
+        return contacts;
+    }
+
+    /// <summary>Adds a command with named parameters (the erasure and change-feed statements).</summary>
+    public static NpgsqlBatchCommand AddCommand(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        batch.BatchCommands.Add(command);
+        return command;
+    }
+
+    /// <summary>A named parameter that may be NULL.</summary>
+    public static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
+        new(name, type) { Value = value ?? DBNull.Value };
+
+    /// <summary>The text PostgreSQL stores for a precedence.</summary>
+    public static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
+
+    /// <summary>timestamptz keeps microseconds.</summary>
+    public static DateTimeOffset ToMicroseconds(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % 10), TimeSpan.Zero);
+
+    /// <summary>Stamps what will be stored (microseconds), so the returned contacts equal the rows.</summary>
+    public static ContactChangeSet ToStoredPrecision(ContactChangeSet changes)
+    {
+        if (changes.IsEmpty)
+        {
+            return changes;
+        }
+
+        var insert = changes.Insert is { } i ? i with { CreatedAt = ToMicroseconds(i.CreatedAt) } : null;
+        ContactUpdate[] updates = changes.Updates.Count == 0 ? [] : new ContactUpdate[changes.Updates.Count];
+        for (var k = 0; k < updates.Length; k++)
+        {
+            updates[k] = changes.Updates[k] with { UpdatedAt = ToMicroseconds(changes.Updates[k].UpdatedAt) };
+        }
+
+        return new ContactChangeSet(insert, updates, changes.Link);
+    }
+
+    /// <summary>The columns of a contact as Dapper maps them to <see cref="ContactRow"/> (erasure and change-feed reads).</summary>
+    public const string Columns = """
+        "id" AS "Id", "phoneNumber" AS "PhoneNumber", "email" AS "Email", "linkedId" AS "LinkedId", "linkPrecedence" AS "LinkPrecedence",
+        "createdAt" AS "CreatedAt", "updatedAt" AS "UpdatedAt", "deletedAt" AS "DeletedAt"
+        """;
+
+    /// <summary>Contacts from rows read by Dapper.</summary>
+    public static IReadOnlyList<Contact> ToContacts(IEnumerable<ContactRow> rows)
+    {
+        var contacts = new List<Contact>();
+        foreach (var row in rows)
+        {
+            contacts.Add(new Contact(
+                row.Id,
+                row.PhoneNumber,
+                row.Email,
+                row.LinkedId,
+                ParsePrecedence(row.LinkPrecedence),
+                FromUtc(row.CreatedAt),
+                FromUtc(row.UpdatedAt),
+                row.DeletedAt is { } deletedAt ? FromUtc(deletedAt) : null));
+        }
+
+        return contacts;
+    }
+
+    /// <summary>The precedence of its stored text.</summary>
+    public static LinkPrecedence ParsePrecedence(string value) => value switch
+    {
+        "primary" => LinkPrecedence.Primary,
+        "secondary" => LinkPrecedence.Secondary,
+        _ => throw new InvalidDataException($"Contact.linkPrecedence holds '{value}', expected 'primary' or 'secondary'."),
+    };
+
+    /// <summary>A UTC <see cref="DateTime"/> read by Dapper, as an offset.</summary>
+    public static DateTimeOffset FromUtc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    /// <summary>A contact row as Dapper reads it (<see cref="Columns"/>).</summary>
+    public sealed class ContactRow
+    {
+        public long Id { get; set; }
+
+        public string? PhoneNumber { get; set; }
+
+        public string? Email { get; set; }
+
+        public long? LinkedId { get; set; }
+
+        public string LinkPrecedence { get; set; } = "";
+
+        public DateTime CreatedAt { get; set; }
+
+        public DateTime UpdatedAt { get; set; }
+
+        public DateTime? DeletedAt { get; set; }
+    }
+}
+
+/// <summary>Building batches of statements with positional parameters.</summary>
+internal static class PostgreSqlBatchExtensions
+{
+    /// <summary>A batch command with positional parameters.</summary>
+    public static NpgsqlBatchCommand Add(this NpgsqlBatch batch, string sql)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        batch.BatchCommands.Add(command);
+        return command;
+    }
+
+    /// <summary>Adds a positional parameter.</summary>
+    public static NpgsqlBatchCommand With<T>(this NpgsqlBatchCommand command, NpgsqlDbType type, T value)
+    {
+        command.Parameters.Add(new NpgsqlParameter<T> { NpgsqlDbType = type, TypedValue = value });
+        return command;
+    }
+
+    /// <summary>Adds a positional parameter that may be NULL.</summary>
+    public static NpgsqlBatchCommand WithNullable(this NpgsqlBatchCommand command, NpgsqlDbType type, object? value)
+    {
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = value ?? DBNull.Value });
+        return command;
+    }
+}

@@ -1,0 +1,361 @@
+using System.Data;
+using IdentityReconciliation.PostgreSql.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using static IdentityReconciliation.PostgreSql.PostgreSqlQueries;
+
+namespace IdentityReconciliation.PostgreSql;
+
+// The reconcile transaction and its locking protocol.
+//
+// One READ COMMITTED transaction takes transaction-level advisory locks in one global order: first the request's
+// identifiers (email, phone number: hashed keys, ascending), then the primaries (roots) of the touched clusters (contact
+// ids, ascending, in a key space of their own). It loads the touched clusters only after taking the locks that guard them,
+// and repeats until every root it loaded is locked; only then does it plan and write. Every writer (reconcile and erasure)
+// follows this protocol, so:
+// - two requests that could create the same contact share an identifier lock and run one after the other (64 identical
+//   new requests create one row);
+// - a cluster changes (a row is inserted into it, re-linked, or its primary demoted) only under the lock of its primary, so
+//   what the plan is made from cannot change before the commit: no two primaries for one person, no chains, no lost
+//   demotion, and no merge racing an insert into the losing cluster;
+// - no deadlock: a transaction only ever waits for a lock that comes after every lock it holds in that global order. When a
+//   merge by another instance moved a touched contact under a primary that sorts before a root it already holds, it takes
+//   that lock with pg_try_advisory_xact_lock, which never waits, and if it is busy rolls back and starts again (bounded by
+//   MaxRestarts). Waits therefore never form a cycle;
+// - no livelock: a restart happens only after another transaction committed a merge, so every restart means progress
+//   elsewhere, and merges in unrelated clusters proceed in parallel.
+//
+// Round trips. A lock must be taken by a statement that runs before the statement that loads what it guards: under READ
+// COMMITTED each statement reads from a snapshot taken when it starts, so a load in the same statement as its lock could
+// miss what the previous holder committed. The statements are therefore separate, but they travel together:
+// 1. one batch: the plan guard (PostgreSqlQueries), the identifier locks, the locks of the roots the request touches now
+//    (found and locked ascending by the server, which returns them), and the load. Usually every loaded root is held now;
+// 2. only if a merge elsewhere moved a touched contact in between: the missing roots and the load again (repeat);
+// 3. one batch: the re-links (each checks its own row count on the server), the merge evidence, the insert, the change
+//    feed's lock and entries (see PostgreSqlContactStore.ChangeFeed.cs), and COMMIT.
+// A new person therefore costs two round trips in the transaction, the same as the bare floor's lookup and insert.
+internal sealed class PostgreSqlReconcileTransaction
+{
+    /// <summary>How many times a transaction restarts because its clusters kept being merged, before it gives up.</summary>
+    public const int MaxRestarts = 50;
+
+    /// <summary>The id Describe is given for a row not inserted yet; the insert statement puts the real one in its entry.</summary>
+    private const long PendingInsertId = long.MaxValue;
+
+    private readonly PostgreSqlQueries _queries;
+    private readonly string _schema;
+    private readonly bool _recordChangeFeed;
+    private readonly (int High, int Low) _feedLock;
+    private readonly Action<NpgsqlBatch, IReadOnlyList<ContactChange>> _appendEntries;
+    private readonly ILogger _logger;
+
+    public PostgreSqlReconcileTransaction(
+        PostgreSqlQueries queries,
+        string schema,
+        bool recordChangeFeed,
+        Action<NpgsqlBatch, IReadOnlyList<ContactChange>> appendEntries,
+        ILogger logger)
+    {
+        _queries = queries;
+        _schema = schema;
+        _recordChangeFeed = recordChangeFeed;
+        _feedLock = PostgreSqlLockKeys.Feed(schema);
+        _appendEntries = appendEntries;
+        _logger = logger;
+    }
+
+    /// <summary>Runs the protocol on <paramref name="connection"/>: lock, load, plan, apply and commit.</summary>
+    /// <returns>The touched clusters after the change.</returns>
+    public async Task<IReadOnlyList<Contact>> RunAsync(
+        NpgsqlConnection connection,
+        ContactIdentifiers identifiers,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken)
+    {
+        var identifierKeys = PostgreSqlLockKeys.Identifiers(_schema, identifiers);
+        for (var restart = 0; ; restart++)
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                // 1. The identifiers, then the roots the request touches now, then the load: one round trip.
+                var (touched, held) = await LockAndLoadAsync(connection, transaction, identifierKeys, identifiers, cancellationToken).ConfigureAwait(false);
+
+                // 2. Roots that a concurrent merge brought in: lock them and load again, until every loaded root is held.
+                var restartNeeded = false;
+                while (true)
+                {
+                    var missing = RootsOf(touched);
+                    missing.ExceptWith(held);
+                    if (missing.Count == 0)
+                    {
+                        break;
+                    }
+
+                    // A merge elsewhere moved a touched contact under a primary that sorts before a lock we hold: waiting
+                    // for it could close a cycle, so only try it, and start over if it is busy.
+                    var below = held.Count == 0 ? [] : missing.GetViewBetween(long.MinValue, held.Max).ToArray();
+                    if (below.Length > 0 && !await TryLockRootsAsync(connection, transaction, below, cancellationToken).ConfigureAwait(false))
+                    {
+                        restartNeeded = true;
+                        break;
+                    }
+
+                    var above = missing.Where(id => held.Count == 0 || id > held.Max).ToArray();
+                    touched = await LockRootsThenLoadAsync(connection, transaction, above, identifiers, cancellationToken).ConfigureAwait(false);
+                    held.UnionWith(missing);
+                }
+
+                if (restartNeeded)
+                {
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                    if (restart >= MaxRestarts)
+                    {
+                        throw new PostgreSqlTransientFailureException(
+                            $"The reconcile transaction was restarted {MaxRestarts} times because the touched clusters kept being merged by other transactions.",
+                            null,
+                            null,
+                            restart + 1);
+                    }
+
+                    Log.ReconcileRestarted(_logger, restart + 1);
+                    PostgreSqlStoreMetrics.Restart("reconcile");
+                    continue;
+                }
+
+                // 3. Nothing the plan depends on can change now: plan, apply, commit.
+                var changes = ToStoredPrecision(plan(touched));
+                if (changes.IsEmpty)
+                {
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return touched;
+                }
+
+                // From here on the request completes: cancellation no longer applies.
+                var insertedId = await ApplyAndCommitAsync(connection, transaction, touched, changes).ConfigureAwait(false);
+                return changes.ApplyTo(touched, insertedId);
+            }
+        }
+    }
+
+    /// <summary>The roots a transaction must hold: every root (primary id) of a touched contact, ascending.</summary>
+    public static SortedSet<long> RootsOf(IReadOnlyList<Contact> touched)
+    {
+        var roots = new SortedSet<long>();
+        foreach (var contact in touched)
+        {
+            roots.Add(contact.RootId);
+        }
+
+        return roots;
+    }
+
+    /// <summary>Takes root locks that sort before one already held, without waiting; <see langword="false"/> when one is busy.</summary>
+    public static async Task<bool> TryLockRootsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<long> rootIds, CancellationToken cancellationToken)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            foreach (var rootId in rootIds)
+            {
+                var (high, low) = PostgreSqlLockKeys.Root(rootId);
+                batch.Add(TryLockRoot).With(NpgsqlDbType.Integer, high).With(NpgsqlDbType.Integer, low);
+            }
+
+            var allTaken = true;
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                do
+                {
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        allTaken &= reader.GetBoolean(0);
+                    }
+                }
+                while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+            }
+
+            return allTaken;
+        }
+    }
+
+    /// <summary>Step 1: the plan guard, the identifier locks, the current roots' locks and the load, in one round trip.</summary>
+    private async Task<(IReadOnlyList<Contact> Touched, SortedSet<long> Held)> LockAndLoadAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        long[] identifierKeys,
+        ContactIdentifiers identifiers,
+        CancellationToken cancellationToken)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            batch.Add(PlanGuard);
+            batch.Add(_queries.LockIdentifiers).With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, identifierKeys);
+            batch.Add(_queries.LockTouchedRoots)
+                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
+                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
+            batch.Add(_queries.TouchedClusters)
+                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
+                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                // The guard's row, then the identifier locks' rows.
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+
+                var held = new SortedSet<long>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    held.Add(reader.GetInt64(0));
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                return (await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false), held);
+            }
+        }
+    }
+
+    /// <summary>Step 2: waits for the given root locks in order, then loads the touched clusters again, in one round trip.</summary>
+    private async Task<IReadOnlyList<Contact>> LockRootsThenLoadAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        IReadOnlyList<long> rootIds,
+        ContactIdentifiers identifiers,
+        CancellationToken cancellationToken)
+    {
+        var highs = new int[rootIds.Count];
+        var lows = new int[rootIds.Count];
+        for (var i = 0; i < rootIds.Count; i++)
+        {
+            (highs[i], lows[i]) = PostgreSqlLockKeys.Root(rootIds[i]);
+        }
+
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            batch.Add(_queries.LockRoots)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, highs)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, lows);
+            batch.Add(_queries.TouchedClusters)
+                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
+                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                return await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Step 3: the change set, its change-feed entries and COMMIT in one round trip. Only an insert whose entries are not
+    /// the single one <see cref="PostgreSqlQueries.InsertWithEntry"/> writes (the planner never makes one) takes two: the
+    /// writes, then the entries with the new id and COMMIT.
+    /// </summary>
+    /// <returns>The identifier of the inserted contact, if any.</returns>
+    private async Task<long?> ApplyAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Contact> touched, ContactChangeSet changes)
+    {
+        IReadOnlyList<ContactChange> entries = !_recordChangeFeed ? []
+            : ContactChangeFeed.Describe(touched, changes, changes.Insert is null ? null : PendingInsertId);
+        var entryWithInsert = changes.Insert is not null && entries.Count == 1 && entries[0].ContactId == PendingInsertId
+            && !entries[0].RelatedContactIds.Contains(PendingInsertId);
+        var commitNow = changes.Insert is null || !_recordChangeFeed || entryWithInsert;
+
+        long? id;
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using (batch.ConfigureAwait(false))
+        {
+            foreach (var group in changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
+            {
+                var ids = group.Select(static u => u.Id).ToArray();
+                batch.Add(_queries.Update)
+                    .WithNullable(NpgsqlDbType.Bigint, group.Key.LinkedId)
+                    .With(NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence))
+                    .With(NpgsqlDbType.TimestampTz, group.Key.UpdatedAt)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
+                    .With(NpgsqlDbType.Bigint, (long)ids.Length);
+            }
+
+            if (changes.Link is { } link)
+            {
+                // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
+                batch.Add(_queries.InsertLink)
+                    .With(NpgsqlDbType.Text, link.Email)
+                    .With(NpgsqlDbType.Text, link.PhoneNumber)
+                    .With(NpgsqlDbType.TimestampTz, link.CreatedAt);
+            }
+
+            if (changes.Insert is { } insert)
+            {
+                var command = batch.Add(entryWithInsert ? _queries.InsertWithEntry : _queries.Insert)
+                    .WithNullable(NpgsqlDbType.Text, insert.PhoneNumber)
+                    .WithNullable(NpgsqlDbType.Text, insert.Email)
+                    .WithNullable(NpgsqlDbType.Bigint, insert.LinkedId)
+                    .With(NpgsqlDbType.Text, ToText(insert.LinkPrecedence))
+                    .With(NpgsqlDbType.TimestampTz, insert.CreatedAt);
+                if (entryWithInsert)
+                {
+                    var entry = entries[0];
+                    command
+                        .With(NpgsqlDbType.Integer, _feedLock.High)
+                        .With(NpgsqlDbType.Integer, _feedLock.Low)
+                        .With(NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt))
+                        .With(NpgsqlDbType.Smallint, (short)entry.Kind)
+                        .WithNullable(NpgsqlDbType.Bigint, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
+                }
+            }
+            else if (entries.Count > 0)
+            {
+                _appendEntries(batch, entries);
+            }
+
+            if (commitNow)
+            {
+                batch.Add("COMMIT");
+            }
+
+            id = null;
+            var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                do
+                {
+                    var isInsert = reader.FieldCount == 1 && reader.GetName(0) == "insertedId";
+                    while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+                    {
+                        if (isInsert)
+                        {
+                            id = reader.GetInt64(0);
+                        }
+                    }
+                }
+                while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false));
+            }
+        }
+
+        if (changes.Insert is not null && id is null)
+        {
+            throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+        }
+
+        if (!commitNow)
+        {
+            var batch2 = new NpgsqlBatch(connection, transaction);
+            await using (batch2.ConfigureAwait(false))
+            {
+                _appendEntries(batch2, ContactChangeFeed.Describe(touched, changes, id));
+                batch2.Add("COMMIT");
+                await batch2.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return id;
+    }
+}

@@ -1,0 +1,114 @@
+using IdentityReconciliation.PostgreSql.Tests.Support;
+using IdentityReconciliation.Tests.Support;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdentityReconciliation.PostgreSql.Tests;
+
+/// <summary>
+/// A store that starts on an empty table: the statements Npgsql prepares on each pooled connection get a generic plan after
+/// five executions, while the table is still tiny; such a plan scans the table, and under constant load nothing replaced it.
+/// The store's hot statements run under its plan guard (PostgreSqlQueries), so whatever plan they get reads the indexes.
+/// </summary>
+[RequiresPostgreSql]
+public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) : IClassFixture<PostgreSqlDatabaseFixture>
+{
+    private const int Callers = 16;
+    private const int PersonsPerCaller = 100;
+    private const int ReadsPerCaller = 200;
+
+    [Fact]
+    public async Task IdentifyAsync_TableGrowingFromEmptyUnderLoad_NeverScansTheTable()
+    {
+        var schema = "plans_" + Guid.NewGuid().ToString("N")[..12];
+        var application = "idr-plans-" + Guid.NewGuid().ToString("N")[..8];
+
+        // The schema first, by a store whose connections are closed before the counting starts (creating the indexes reads
+        // the empty table).
+        await using (var migrator = CreateStore(schema, application))
+        {
+            await migrator.EnsureSchemaAsync();
+        }
+
+        var before = await TableScansAsync(schema, application);
+
+        // 16 callers on one store (one pool): each writes its persons one by one, reading an earlier one after each
+        // write; then they read persons from the whole grown table.
+        await using (var store = CreateStore(schema, application))
+        {
+            var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) }, null);
+            await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
+            {
+                var random = new Random(caller);
+                for (var i = 0; i < PersonsPerCaller; i++)
+                {
+                    await reconciler.IdentifyAsync(new IdentifyRequest($"c{caller}p{i}@x.io", $"+1{caller:D2}{i:D4}"));
+                    var earlier = random.Next(i + 1);
+                    await reconciler.IdentifyAsync(new IdentifyRequest($"c{caller}p{earlier}@x.io", null));
+                }
+            })));
+
+            await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
+            {
+                var random = new Random(-caller);
+                for (var i = 0; i < ReadsPerCaller; i++)
+                {
+                    var person = random.Next(PersonsPerCaller);
+                    var owner = random.Next(Callers);
+                    var result = await reconciler.IdentifyAsync(new IdentifyRequest(null, $"+1{owner:D2}{person:D4}"));
+                    result.Emails.Should().Equal($"c{owner}p{person}@x.io");
+                }
+            })));
+        }
+
+        var after = await TableScansAsync(schema, application);
+        var operations = Callers * ((2 * PersonsPerCaller) + ReadsPerCaller);
+
+        (after.IndexScans - before.IndexScans).Should().BeGreaterThanOrEqualTo(operations, "every identify reads the table through its indexes");
+        (after.SequentialScans - before.SequentialScans).Should().Be(0, $"no statement of the store may scan the table ({after.SequentialScans - before.SequentialScans} sequential scans read {after.RowsReadBySequentialScans - before.RowsReadBySequentialScans} rows over {operations} identifies)");
+    }
+
+    [Fact]
+    public async Task PlanGuard_CallerOwnedDataSource_DoesNotOutliveTheStoresStatements()
+    {
+        var schema = "plans_" + Guid.NewGuid().ToString("N")[..12];
+        var builder = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { MaxPoolSize = 1 };
+        await using var dataSource = NpgsqlDataSource.Create(builder);
+        await using var store = new PostgreSqlContactStore(Options.Create(new PostgreSqlContactStoreOptions { DataSource = dataSource, Schema = schema }));
+        var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) }, null);
+
+        await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "2"));
+        await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", null));
+
+        // The pool has one connection: the one every statement above ran on.
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand("SHOW enable_seqscan", connection);
+        (await command.ExecuteScalarAsync()).Should().Be("on");
+    }
+
+    private PostgreSqlContactStore CreateStore(string schema, string application)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { ApplicationName = application };
+        return new PostgreSqlContactStore(Options.Create(new PostgreSqlContactStoreOptions { ConnectionString = builder.ConnectionString, Schema = schema }));
+    }
+
+    /// <summary>
+    /// The table's scan counters once every backend of <paramref name="application"/> has exited: a backend reports its
+    /// counters when it exits (and at most once a second while busy), so a closed pool has reported all of them.
+    /// </summary>
+    private async Task<(long SequentialScans, long RowsReadBySequentialScans, long IndexScans)> TableScansAsync(string schema, string application)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = @Application", new { Application = application }) > 0)
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the store's connections should close when it is disposed");
+            await Task.Delay(20);
+        }
+
+        var rows = await fixture.Database.QueryAsync<(long, long, long)>(
+            "SELECT seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = @Schema AND relname = 'Contact'",
+            new { Schema = schema });
+        return rows.Single();
+    }
+}
