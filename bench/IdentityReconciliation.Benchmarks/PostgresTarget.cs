@@ -115,7 +115,16 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         return await reader.ReadAsync() ? new TableScans(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)) : null;
     }
 
-    /// <summary>The store as every figure runs it.</summary>
+    /// <summary>A fresh copy of the template for several processes to share; the caller drops it with <see cref="DropCopyAsync"/>.</summary>
+    public async Task<(string Name, string ConnectionString)> CopyForProcessesAsync()
+    {
+        var name = await CloneAsync("idr_bench_shared");
+        return (name, Database(name));
+    }
+
+    public Task DropCopyAsync(string name) => DropDatabaseAsync(name);
+
+    /// <summary>The store as every figure runs it (also in the child processes of --processes).</summary>
     public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed) =>
         new(Microsoft.Extensions.Options.Options.Create(new PostgreSqlContactStoreOptions
         {

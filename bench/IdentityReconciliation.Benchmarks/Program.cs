@@ -7,6 +7,12 @@ using IdentityReconciliation.Sqlite;
 
 // Throughput harness: every workload at every store size and caller count, with the bare-SQL floor measured in the
 // same run. Prints a table and writes it as Markdown and JSON under bench/results/.
+if (args.Contains(ProcessesBench.ChildFlag))
+{
+    // One of the processes of --processes (internal: started by the parent, which owns the database).
+    return await ProcessesBench.ChildAsync(Arg, GuardOptions);
+}
+
 if (Array.IndexOf(args, "--export") is var export and >= 0)
 {
     // Writes a preloaded SQLite file (the benchmark's data set) for other tools, such as the web API load test.
@@ -41,6 +47,8 @@ foreach (var unknown in workloads.Except([.. Workloads.All, HubBench.Workload, F
 // from-empty: how many persons the callers write into the new database, and how many read-only identifies follow.
 var emptyPersons = int.Parse(Arg("--empty-persons") ?? "5000", CultureInfo.InvariantCulture);
 var emptyReads = int.Parse(Arg("--empty-reads") ?? "10000", CultureInfo.InvariantCulture);
+// --processes 1,2,4: the workloads run in that many child processes sharing one database, instead of in this process.
+var processCounts = Arg("--processes")?.Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
 // The guards: "on" (the defaults), "off" (no blocklist, no limits), or "both" (each figure with guards off, then on).
 var guardSettings = (Arg("--guards") ?? "on") switch
 {
@@ -83,12 +91,18 @@ IBenchTarget target = storeName switch
     _ => throw new ArgumentException($"Unknown store '{storeName}': use sqlite or postgres."),
 };
 await using var disposeTarget = target;
+if (processCounts is not null && target is not PostgresTarget)
+{
+    throw new ArgumentException("--processes needs --store postgres (several processes sharing one server).");
+}
+
 var setup = await target.DescribeAsync();
 Console.WriteLine($"IdentityReconciliation benchmark — store {target.Name}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure; {setup}");
 var rows = new List<Row>();
 var hubRows = new List<(long Contacts, HubMeasurement Measurement)>();
 var fromEmptyRows = new List<FromEmptyRow>();
-var sizeWorkloads = workloads.Where(w => w != FromEmptyBench.Workload).ToArray();
+var processRows = new List<ProcessesRow>();
+var sizeWorkloads = workloads.Where(w => w != FromEmptyBench.Workload && (processCounts is null || w != HubBench.Workload)).ToArray();
 
 // From empty: independent of the store sizes, so once per run, before them.
 if (workloads.Contains(FromEmptyBench.Workload))
@@ -106,6 +120,26 @@ foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
 {
     Console.WriteLine($"\n== {size:N0} contacts: preloading");
     await target.PrepareAsync(size);
+
+    if (processCounts is not null)
+    {
+        // Several processes sharing one database: the figure is the total, so the in-process figures and floors are skipped.
+        foreach (var workload in sizeWorkloads)
+        {
+            foreach (var callers in callerCounts)
+            {
+                foreach (var processes in processCounts)
+                {
+                    var row = await ProcessesBench.RunAsync((PostgresTarget)target, workload, size, processes, callers, duration, guardSettings[^1], feedSettings[^1], maxOperations, Seed, work);
+                    processRows.Add(row);
+                    Console.WriteLine(ProcessesBench.Line(row));
+                }
+            }
+        }
+
+        await target.DropAsync();
+        continue;
+    }
 
     // The floors, on the same data.
     var writeRequests = Workloads.Generate(Workloads.WriteHeavy, size, maxOperations, Seed);
@@ -177,6 +211,17 @@ if (fromEmptyRows.Count > 0)
     Console.WriteLine();
     Console.WriteLine(fromEmpty);
     Console.WriteLine($"Wrote {fromEmptyStem}.md and {fromEmptyStem}.json");
+}
+
+if (processRows.Count > 0)
+{
+    var processesTable = ProcessesBench.Markdown(processRows, setup, duration);
+    var processesStem = Path.Combine(output, $"{target.Name}{durableSuffix}-processes{(quick ? "-quick" : "")}");
+    await File.WriteAllTextAsync(processesStem + ".md", processesTable);
+    await File.WriteAllTextAsync(processesStem + ".json", JsonSerializer.Serialize(processRows, new JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine();
+    Console.WriteLine(processesTable);
+    Console.WriteLine($"Wrote {processesStem}.md and {processesStem}.json");
 }
 
 if (rows.Count == 0 && hubRows.Count == 0)
