@@ -14,6 +14,9 @@
 # run as root), listens only on 127.0.0.1 on a free port with its unix socket inside that folder, uses password
 # authentication with a random password, and exports IDR_POSTGRES as an Npgsql connection string to the `postgres`
 # database of the `postgres` superuser. The cluster favours speed over durability (fsync off): it is for tests only.
+# With IDR_PG_DURABLE=1 the cluster is durable instead (fsync=on, synchronous_commit=on, full_page_writes=on), as a real
+# deployment runs, for benchmark figures; anything else (the default, and what CI uses) keeps the fast settings:
+#     IDR_PG_DURABLE=1 .ci/postgres.sh dotnet run --project bench/IdentityReconciliation.Benchmarks -c Release -- --store postgres
 # Any default cluster the Debian package may have created is left alone; this one never uses its port or files.
 
 _idr_pg_dir=""
@@ -117,15 +120,21 @@ postgres_start() {
         || { cat "$_idr_pg_dir/initdb.log" >&2; postgres_stop; return 1; }
     rm -f "$_idr_pg_dir/pwfile"
 
+    # Fast by default (tests, CI); durable only when asked for, for benchmark figures of a real deployment.
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if [[ "${IDR_PG_DURABLE:-}" == 1 ]]; then
+        durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+    fi
+
     # A port is free when picked but may be taken before the server binds it: try a few.
     local port attempt
     for attempt in 1 2 3 4 5; do
         port="$(_idr_pg_free_port)" || { _idr_pg_log "no free port found"; postgres_stop; return 1; }
         if _idr_pg_as_owner "$_idr_pg_bin/pg_ctl" -D "$_idr_pg_dir/data" -l "$_idr_pg_dir/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $_idr_pg_dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $_idr_pg_dir/socket $durability -c max_connections=300" \
             start >/dev/null; then
             export IDR_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Password=$password;Database=postgres"
-            _idr_pg_log "PostgreSQL $("$_idr_pg_bin/pg_ctl" --version | awk '{print $3}') listening on 127.0.0.1:$port, data in $_idr_pg_dir (IDR_POSTGRES exported)"
+            _idr_pg_log "PostgreSQL $("$_idr_pg_bin/pg_ctl" --version | awk '{print $3}') listening on 127.0.0.1:$port, data in $_idr_pg_dir, $([[ "${IDR_PG_DURABLE:-}" == 1 ]] && echo durable || echo "fsync off") (IDR_POSTGRES exported)"
             return 0
         fi
 

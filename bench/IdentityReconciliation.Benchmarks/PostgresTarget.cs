@@ -13,19 +13,34 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
 {
     private const string Template = "idr_bench_template";
     private static readonly DateTime Epoch = new(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-    private string _settings = "";
 
     public string Name => "postgres";
 
     public bool RecordChangeFeed { get; set; } = true;
 
-    public string Describe() => _settings;
+    /// <summary>Whether the server is durable (fsync, synchronous_commit and full_page_writes on), as read by <see cref="DescribeAsync"/>.</summary>
+    public bool Durable { get; private set; }
+
+    // A backend flushes its table statistics at most once a second while busy, and within 10 s (PGSTAT_IDLE_INTERVAL)
+    // once idle; a closing backend flushes at once.
+    public TimeSpan StatisticsFlushDelay => TimeSpan.FromSeconds(11);
+
+    public async Task<string> DescribeAsync()
+    {
+        await using var admin = await OpenAsync(adminConnectionString);
+        var fsync = await ScalarAsync(admin, "SHOW fsync");
+        var synchronousCommit = await ScalarAsync(admin, "SHOW synchronous_commit");
+        var fullPageWrites = await ScalarAsync(admin, "SHOW full_page_writes");
+        Durable = fsync == "on" && synchronousCommit == "on" && fullPageWrites == "on";
+        return $"PostgreSQL {await ScalarAsync(admin, "SHOW server_version")} on {new NpgsqlConnectionStringBuilder(adminConnectionString).Host}, "
+            + $"{(Durable ? "durable" : "not durable")}: fsync={fsync}, synchronous_commit={synchronousCommit}, full_page_writes={fullPageWrites}, "
+            + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}";
+    }
 
     public async Task PrepareAsync(long contacts)
     {
         await using (var admin = await OpenAsync(adminConnectionString))
         {
-            _settings = $"PostgreSQL {await ScalarAsync(admin, "SHOW server_version")} on {new NpgsqlConnectionStringBuilder(adminConnectionString).Host}, fsync={await ScalarAsync(admin, "SHOW fsync")}, synchronous_commit={await ScalarAsync(admin, "SHOW synchronous_commit")}, shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}";
             await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {Template} WITH (FORCE)");
             await ExecuteAsync(admin, $"CREATE DATABASE {Template}");
         }
@@ -68,13 +83,54 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
     public async Task<BenchRun> StartRunAsync()
     {
         var name = await CloneAsync("idr_bench_run");
-        var store = new PostgreSqlContactStore(Microsoft.Extensions.Options.Options.Create(new PostgreSqlContactStoreOptions
-        {
-            ConnectionString = Database(name),
-            RecordChangeFeed = RecordChangeFeed,
-        }));
-        return new BenchRun(store, async () => await DropDatabaseAsync(name));
+        return new BenchRun(CreateStore(Database(name), RecordChangeFeed), name, async () => await DropDatabaseAsync(name));
     }
+
+    public async Task<BenchRun> StartEmptyRunAsync()
+    {
+        const string name = "idr_bench_empty";
+        NpgsqlConnection.ClearAllPools();
+        await using (var admin = await OpenAsync(adminConnectionString))
+        {
+            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            await ExecuteAsync(admin, $"CREATE DATABASE {name}");
+        }
+
+        var run = new BenchRun(CreateStore(Database(name), RecordChangeFeed), name, async () => await DropDatabaseAsync(name));
+
+        // Let the library create its schema before the callers start.
+        await run.Store.FindClustersAsync(new ContactIdentifiers("nobody@example.com", null));
+        return run;
+    }
+
+    public async Task<TableScans?> ContactScansAsync(BenchRun run)
+    {
+        // A connection of its own, outside the pools; pg_stat_clear_snapshot so that nothing cached is read.
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = run.Location, Pooling = false }.ConnectionString;
+        await using var connection = await OpenAsync(connectionString);
+        await ExecuteAsync(connection, "SELECT pg_stat_clear_snapshot()");
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(seq_scan, 0), coalesce(seq_tup_read, 0), coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'Contact'", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new TableScans(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)) : null;
+    }
+
+    /// <summary>A fresh copy of the template for several processes to share; the caller drops it with <see cref="DropCopyAsync"/>.</summary>
+    public async Task<(string Name, string ConnectionString)> CopyForProcessesAsync()
+    {
+        var name = await CloneAsync("idr_bench_shared");
+        return (name, Database(name));
+    }
+
+    public Task DropCopyAsync(string name) => DropDatabaseAsync(name);
+
+    /// <summary>The store as every figure runs it (also in the child processes of --processes).</summary>
+    public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed) =>
+        new(Microsoft.Extensions.Options.Options.Create(new PostgreSqlContactStoreOptions
+        {
+            ConnectionString = connectionString,
+            RecordChangeFeed = recordChangeFeed,
+        }));
 
     public async Task<(long Operations, TimeSpan Elapsed)> WriteFloorAsync(IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
     {
@@ -123,9 +179,9 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         }
     }
 
-    public async Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration)
+    public async Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration, BenchRun? on = null)
     {
-        var name = await CloneAsync("idr_bench_floor");
+        var name = on?.Location ?? await CloneAsync("idr_bench_floor");
         try
         {
             await using var connection = await OpenAsync(Database(name));
@@ -159,7 +215,10 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         }
         finally
         {
-            await DropDatabaseAsync(name);
+            if (on is null)
+            {
+                await DropDatabaseAsync(name);
+            }
         }
     }
 

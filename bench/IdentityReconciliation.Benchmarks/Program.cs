@@ -7,6 +7,12 @@ using IdentityReconciliation.Sqlite;
 
 // Throughput harness: every workload at every store size and caller count, with the bare-SQL floor measured in the
 // same run. Prints a table and writes it as Markdown and JSON under bench/results/.
+if (args.Contains(ProcessesBench.ChildFlag))
+{
+    // One of the processes of --processes (internal: started by the parent, which owns the database).
+    return await ProcessesBench.ChildAsync(Arg, GuardOptions);
+}
+
 if (Array.IndexOf(args, "--export") is var export and >= 0)
 {
     // Writes a preloaded SQLite file (the benchmark's data set) for other tools, such as the web API load test.
@@ -33,6 +39,16 @@ var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
 var workloads = Arg("--workloads")?.Split(',') ?? [.. Workloads.All, HubBench.Workload];
+foreach (var unknown in workloads.Except([.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload]))
+{
+    throw new ArgumentException($"Unknown workload '{unknown}': use {string.Join(", ", [.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload])}.");
+}
+
+// from-empty: how many persons the callers write into the new database, and how many read-only identifies follow.
+var emptyPersons = int.Parse(Arg("--empty-persons") ?? "5000", CultureInfo.InvariantCulture);
+var emptyReads = int.Parse(Arg("--empty-reads") ?? "10000", CultureInfo.InvariantCulture);
+// --processes 1,2,4: the workloads run in that many child processes sharing one database, instead of in this process.
+var processCounts = Arg("--processes")?.Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
 // The guards: "on" (the defaults), "off" (no blocklist, no limits), or "both" (each figure with guards off, then on).
 var guardSettings = (Arg("--guards") ?? "on") switch
 {
@@ -75,16 +91,55 @@ IBenchTarget target = storeName switch
     _ => throw new ArgumentException($"Unknown store '{storeName}': use sqlite or postgres."),
 };
 await using var disposeTarget = target;
-Console.WriteLine($"IdentityReconciliation benchmark — store {target.Name}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure");
+if (processCounts is not null && target is not PostgresTarget)
+{
+    throw new ArgumentException("--processes needs --store postgres (several processes sharing one server).");
+}
+
+var setup = await target.DescribeAsync();
+Console.WriteLine($"IdentityReconciliation benchmark — store {target.Name}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")} run, {duration.TotalSeconds:0.#} s per figure; {setup}");
 var rows = new List<Row>();
 var hubRows = new List<(long Contacts, HubMeasurement Measurement)>();
-var setup = "";
-foreach (var size in sizes)
+var fromEmptyRows = new List<FromEmptyRow>();
+var processRows = new List<ProcessesRow>();
+var sizeWorkloads = workloads.Where(w => w != FromEmptyBench.Workload && (processCounts is null || w != HubBench.Workload)).ToArray();
+
+// From empty: independent of the store sizes, so once per run, before them.
+if (workloads.Contains(FromEmptyBench.Workload))
+{
+    Console.WriteLine($"\n== {FromEmptyBench.Workload}: {emptyPersons:N0} persons written into a new database, then {emptyReads:N0} read-only identifies");
+    foreach (var callers in callerCounts)
+    {
+        var row = await FromEmptyBench.RunAsync(target, emptyPersons, emptyReads, callers, duration, GuardOptions(guardSettings[^1]), Seed);
+        fromEmptyRows.Add(row);
+        Console.WriteLine(FromEmptyBench.Line(row));
+    }
+}
+
+foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
 {
     Console.WriteLine($"\n== {size:N0} contacts: preloading");
     await target.PrepareAsync(size);
-    setup = target.Describe();
-    Console.WriteLine(setup);
+
+    if (processCounts is not null)
+    {
+        // Several processes sharing one database: the figure is the total, so the in-process figures and floors are skipped.
+        foreach (var workload in sizeWorkloads)
+        {
+            foreach (var callers in callerCounts)
+            {
+                foreach (var processes in processCounts)
+                {
+                    var row = await ProcessesBench.RunAsync((PostgresTarget)target, workload, size, processes, callers, duration, guardSettings[^1], feedSettings[^1], maxOperations, Seed, work);
+                    processRows.Add(row);
+                    Console.WriteLine(ProcessesBench.Line(row));
+                }
+            }
+        }
+
+        await target.DropAsync();
+        continue;
+    }
 
     // The floors, on the same data.
     var writeRequests = Workloads.Generate(Workloads.WriteHeavy, size, maxOperations, Seed);
@@ -95,7 +150,7 @@ foreach (var size in sizes)
     var readFloor = Math.Max(Rate(await target.ReadFloorAsync(readRequests, duration)), Rate(await target.ReadFloorAsync(readRequests, duration)));
     Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
 
-    foreach (var workload in workloads.Where(w => w != HubBench.Workload))
+    foreach (var workload in sizeWorkloads.Where(w => w != HubBench.Workload))
     {
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
@@ -144,6 +199,34 @@ foreach (var size in sizes)
     }
 
     await target.DropAsync();
+}
+
+var durableSuffix = target is PostgresTarget { Durable: true } ? "-durable" : "";
+if (fromEmptyRows.Count > 0)
+{
+    var fromEmpty = FromEmptyBench.Markdown(fromEmptyRows, setup);
+    var fromEmptyStem = Path.Combine(output, $"{target.Name}{durableSuffix}-from-empty{(quick ? "-quick" : "")}");
+    await File.WriteAllTextAsync(fromEmptyStem + ".md", fromEmpty);
+    await File.WriteAllTextAsync(fromEmptyStem + ".json", JsonSerializer.Serialize(fromEmptyRows, new JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine();
+    Console.WriteLine(fromEmpty);
+    Console.WriteLine($"Wrote {fromEmptyStem}.md and {fromEmptyStem}.json");
+}
+
+if (processRows.Count > 0)
+{
+    var processesTable = ProcessesBench.Markdown(processRows, setup, duration);
+    var processesStem = Path.Combine(output, $"{target.Name}{durableSuffix}-processes{(quick ? "-quick" : "")}");
+    await File.WriteAllTextAsync(processesStem + ".md", processesTable);
+    await File.WriteAllTextAsync(processesStem + ".json", JsonSerializer.Serialize(processRows, new JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine();
+    Console.WriteLine(processesTable);
+    Console.WriteLine($"Wrote {processesStem}.md and {processesStem}.json");
+}
+
+if (rows.Count == 0 && hubRows.Count == 0)
+{
+    return 0;
 }
 
 // Scale: throughput at the largest size relative to the smallest.
@@ -218,7 +301,7 @@ if (sizes.Length > 1)
     }
 }
 
-var stem = Path.Combine(output, target.Name + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (feedSettings.Length > 1 ? "-feed" : "") + (quick ? "-quick" : ""));
+var stem = Path.Combine(output, target.Name + durableSuffix + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (feedSettings.Length > 1 ? "-feed" : "") + (quick ? "-quick" : ""));
 await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
 await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { Rows = rows, Hub = hubRows.Select(h => h.Measurement) }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine();

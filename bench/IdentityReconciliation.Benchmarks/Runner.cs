@@ -39,13 +39,30 @@ internal static class Runner
 
     private static async Task<(Measurement Measurement, long[] Latencies)> RunOnceAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests, int callers, TimeSpan duration)
     {
-        // Warm up on a few requests outside the measurement (JIT, connection pools, page cache).
+        var warmup = await WarmUpAsync(reconciler, requests);
+        return await RunRoundAsync(reconciler, requests, warmup, callers, duration);
+    }
+
+    /// <summary>Warms up on a few requests outside the measurement (JIT, connection pools, page cache); returns how many it used.</summary>
+    public static async Task<int> WarmUpAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests)
+    {
         var warmup = Math.Min(requests.Length / 20, 2_000);
         for (var i = 0; i < warmup; i++)
         {
             await reconciler.IdentifyAsync(requests[i]);
         }
 
+        return warmup;
+    }
+
+    /// <summary>
+    /// Callers send <paramref name="requests"/> from index <paramref name="first"/> on until they run out or
+    /// <paramref name="duration"/> (may be <see cref="Timeout.InfiniteTimeSpan"/>) is up; the latencies are in
+    /// <see cref="Stopwatch"/> ticks, unsorted, and the measurement's percentiles are left at zero.
+    /// </summary>
+    public static async Task<(Measurement Measurement, long[] Latencies)> RunRoundAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests, int first, int callers, TimeSpan duration)
+    {
+        var warmup = first;
         var latencies = new long[requests.Length];
         var next = (long)warmup - 1;
         var stop = false;
@@ -93,10 +110,10 @@ internal static class Runner
             1), measured);
     }
 
-    private static double Percentile(long[] sorted, double p) =>
+    public static double Percentile(long[] sorted, double p) =>
         sorted.Length == 0 ? 0 : Ms(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)]);
 
-    private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+    public static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }
 
 internal sealed record Measurement(long Operations, TimeSpan Elapsed, double P50Ms, double P99Ms, double MaxMs, long BytesPerOperation, long PeakWorkingSetBytes, int Rounds)

@@ -14,25 +14,27 @@ internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchron
 
     public bool RecordChangeFeed { get; set; } = true;
 
-    public string Describe() => $"SQLite {SqliteVersion()} file in {folder}, WAL, synchronous={synchronous.ToString().ToUpperInvariant()} (library and floor alike)";
+    public TimeSpan StatisticsFlushDelay => TimeSpan.Zero;
+
+    public Task<string> DescribeAsync() => Task.FromResult($"SQLite {SqliteVersion()} file in {folder}, WAL, synchronous={synchronous.ToString().ToUpperInvariant()} (library and floor alike)");
 
     public async Task PrepareAsync(long contacts) => _template = await SqliteBench.TemplateAsync(folder, contacts);
 
-    public Task<BenchRun> StartRunAsync()
+    public Task<BenchRun> StartRunAsync() => Task.FromResult(Run(SqliteBench.CopyOf(_template!, folder, "run")));
+
+    public async Task<BenchRun> StartEmptyRunAsync()
     {
-        var database = SqliteBench.CopyOf(_template!, folder, "run");
-        var store = new SqliteContactStore(Microsoft.Extensions.Options.Options.Create(new SqliteContactStoreOptions
-        {
-            ConnectionString = $"Data Source={database}",
-            Synchronous = synchronous,
-            RecordChangeFeed = RecordChangeFeed,
-        }));
-        return Task.FromResult(new BenchRun(store, () =>
-        {
-            SqliteBench.Delete(database);
-            return ValueTask.CompletedTask;
-        }));
+        var database = Path.Combine(folder, "empty.db");
+        SqliteBench.Delete(database);
+        var run = Run(database);
+
+        // Let the library create its schema before the callers start.
+        await run.Store.FindClustersAsync(new ContactIdentifiers("nobody@example.com", null));
+        return run;
     }
+
+    // SQLite keeps no scan counters; the from-empty figure shows the throughput only.
+    public Task<TableScans?> ContactScansAsync(BenchRun run) => Task.FromResult<TableScans?>(null);
 
     public Task<(long Operations, TimeSpan Elapsed)> WriteFloorAsync(IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
     {
@@ -47,8 +49,8 @@ internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchron
         }
     }
 
-    public Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration) =>
-        Task.FromResult(SqliteBench.ReadFloor(_template!, requests, duration, SynchronousPragma));
+    public Task<(long Operations, TimeSpan Elapsed)> ReadFloorAsync(IdentifyRequest[] requests, TimeSpan duration, BenchRun? on = null) =>
+        Task.FromResult(SqliteBench.ReadFloor(on?.Location ?? _template!, requests, duration, SynchronousPragma));
 
     public Task DropAsync()
     {
@@ -58,6 +60,21 @@ internal sealed class SqliteTarget(string folder, SqliteSynchronousMode synchron
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private BenchRun Run(string database)
+    {
+        var store = new SqliteContactStore(Microsoft.Extensions.Options.Options.Create(new SqliteContactStoreOptions
+        {
+            ConnectionString = $"Data Source={database}",
+            Synchronous = synchronous,
+            RecordChangeFeed = RecordChangeFeed,
+        }));
+        return new BenchRun(store, database, () =>
+        {
+            SqliteBench.Delete(database);
+            return ValueTask.CompletedTask;
+        });
+    }
 
     private string SynchronousPragma => synchronous == SqliteSynchronousMode.Normal ? "NORMAL" : "FULL";
 
