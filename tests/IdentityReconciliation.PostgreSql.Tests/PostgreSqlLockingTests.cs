@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using IdentityReconciliation.PostgreSql.Diagnostics;
 using Dapper;
 using IdentityReconciliation.PostgreSql.Tests.Support;
 using IdentityReconciliation.Tests.Support;
@@ -63,6 +65,7 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
     [Fact]
     public async Task IdentifyAsync_PrimaryDemotedWhileWaitingAndNewPrimaryBusy_RestartsAndLinksToTheNewPrimary()
     {
+        using var metrics = new StoreMetrics();
         var (store, reconciler) = CreateStore();
         var older = await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
         var newer = await reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
@@ -86,6 +89,7 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
         // The store now sees the older primary, which sorts before the lock it holds and is busy: it must restart rather
         // than wait out of order, and then wait for the older primary like everyone else.
         await WaitUntilAsync(() => _logger.Entries.Any(e => e.EventId.Id == 102), "the reconcile restarted");
+        metrics.Count(PostgreSqlContactStoreTelemetry.RestartsCounter, ("operation", "reconcile")).Should().BeGreaterThanOrEqualTo(1);
         await WaitUntilBlockedAsync(1);
         await busy.CommitAsync();
 
@@ -101,6 +105,7 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
     [Fact]
     public async Task IdentifyAsync_ConnectionKilledWhileWaiting_RetriesOnANewConnection()
     {
+        using var metrics = new StoreMetrics();
         var (store, reconciler) = CreateStore();
         await using var other = await BeginAsync();
         await LockIdentifierAsync(other, PostgreSqlLockKeys.Email(_schema, "x@x.io"));
@@ -117,6 +122,8 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
         result.Emails.Should().Equal("x@x.io");
         (await Database.ReadAllAsync(_schema)).Should().ContainSingle();
         _logger.Entries.Single(e => e.EventId.Id == 101).Message.Should().Contain("57P01");
+        metrics.Count(PostgreSqlContactStoreTelemetry.RetriesCounter, ("operation", "reconcile")).Should().BeGreaterThanOrEqualTo(1);
+        metrics.Count(PostgreSqlContactStoreTelemetry.TransientFailuresCounter, ("sqlstate", "57P01"), ("retried", true)).Should().BeGreaterThanOrEqualTo(1);
     }
 
     [Fact]
@@ -303,4 +310,42 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
             await Connection.DisposeAsync();
         }
     }
+}
+
+/// <summary>Collects the PostgreSQL store's counters while alive (the meter is process-wide: tests in other classes may add to it too).</summary>
+internal sealed class StoreMetrics : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly List<(string Name, long Value, KeyValuePair<string, object?>[] Tags)> _measurements = [];
+
+    public StoreMetrics()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == PostgreSqlContactStoreTelemetry.Name)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            lock (_measurements)
+            {
+                _measurements.Add((instrument.Name, value, tags.ToArray()));
+            }
+        });
+        _listener.Start();
+    }
+
+    public long Count(string name, params (string Key, object Value)[] tags)
+    {
+        lock (_measurements)
+        {
+            return _measurements
+                .Where(m => m.Name == name && tags.All(t => m.Tags.Any(k => k.Key == t.Key && Equals(k.Value, t.Value))))
+                .Sum(m => m.Value);
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
 }
