@@ -185,26 +185,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
 
         // One statement after the plan guard, in one round trip: one consistent snapshot, no locks.
-        return await RunAsync(
-            "lookup",
-            async (connection, ct) =>
-            {
-                var batch = new NpgsqlBatch(connection);
-                await using (batch.ConfigureAwait(false))
-                {
-                    batch.Add(PlanGuard);
-                    batch.Add(_queries.TouchedClusters)
-                        .WithNullable(NpgsqlDbType.Text, identifiers.Email)
-                        .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
-                    var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
-                    {
-                        await reader.NextResultAsync(ct).ConfigureAwait(false);
-                        return (IReadOnlyList<Contact>)await ReadContactsAsync(reader, ct).ConfigureAwait(false);
-                    }
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
+        return await _executor.RunAsync("lookup", (Queries: _queries, Identifiers: identifiers), static (connection, state, ct) => LookupAsync(connection, state.Queries, state.Identifiers, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -217,9 +198,10 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     {
         ArgumentNullException.ThrowIfNull(plan);
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return await RunAsync(
+        return await _executor.RunAsync(
             "reconcile",
-            (connection, ct) => _reconcile.RunAsync(connection, identifiers, plan, ct),
+            (Transaction: _reconcile, Identifiers: identifiers, Plan: plan),
+            static (connection, state, ct) => state.Transaction.RunAsync(connection, state.Identifiers, state.Plan, ct),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -238,6 +220,25 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The read-only lookup: the plan guard and the touched clusters, in one round trip; one snapshot, no locks.</summary>
+    private static async Task<IReadOnlyList<Contact>> LookupAsync(NpgsqlConnection connection, PostgreSqlQueries queries, ContactIdentifiers identifiers, CancellationToken cancellationToken)
+    {
+        var batch = new NpgsqlBatch(connection);
+        await using (batch.ConfigureAwait(false))
+        {
+            batch.Add(PlanGuard);
+            batch.Add(queries.TouchedClusters)
+                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
+                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                return await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

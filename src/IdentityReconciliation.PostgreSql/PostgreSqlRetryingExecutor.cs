@@ -31,7 +31,14 @@ internal sealed class PostgreSqlRetryingExecutor
     /// <exception cref="ContactStoreBusyException">A lock, statement or connection wait elapsed.</exception>
     /// <exception cref="PostgreSqlTransientFailureException">Every attempt failed transiently.</exception>
     /// <exception cref="PostgreSqlContactStoreException">Any other database failure.</exception>
-    public async Task<T> RunAsync<T>(string operation, Func<NpgsqlConnection, CancellationToken, Task<T>> unit, CancellationToken cancellationToken)
+    public Task<T> RunAsync<T>(string operation, Func<NpgsqlConnection, CancellationToken, Task<T>> unit, CancellationToken cancellationToken) =>
+        RunAsync(operation, unit, static (connection, unit, ct) => unit(connection, ct), cancellationToken);
+
+    /// <summary>Runs <paramref name="unit"/> with <paramref name="state"/> (so that a hot caller passes a static lambda and allocates no closure).</summary>
+    /// <exception cref="ContactStoreBusyException">A lock, statement or connection wait elapsed.</exception>
+    /// <exception cref="PostgreSqlTransientFailureException">Every attempt failed transiently.</exception>
+    /// <exception cref="PostgreSqlContactStoreException">Any other database failure.</exception>
+    public async Task<T> RunAsync<TState, T>(string operation, TState state, Func<NpgsqlConnection, TState, CancellationToken, Task<T>> unit, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -41,7 +48,7 @@ internal sealed class PostgreSqlRetryingExecutor
                 var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    return await unit(connection, cancellationToken).ConfigureAwait(false);
+                    return await unit(connection, state, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested && PostgreSqlTransientExceptionDetector.IsBusy(ex))

@@ -30,7 +30,8 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
             await migrator.EnsureSchemaAsync();
         }
 
-        var before = await TableScansAsync(schema, application);
+        var before = await TableScansAsync(schema, application, "Contact");
+        var feedBefore = await TableScansAsync(schema, application, "ContactChange");
 
         // 16 callers on one store (one pool): each writes its persons one by one, reading an earlier one after each
         // write; then they read persons from the whole grown table.
@@ -40,11 +41,17 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
             await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
             {
                 var random = new Random(caller);
+                var lastSeen = 0L;
                 for (var i = 0; i < PersonsPerCaller; i++)
                 {
                     await reconciler.IdentifyAsync(new IdentifyRequest($"c{caller}p{i}@x.io", $"+1{caller:D2}{i:D4}"));
                     var earlier = random.Next(i + 1);
                     await reconciler.IdentifyAsync(new IdentifyRequest($"c{caller}p{earlier}@x.io", null));
+
+                    // A relay polling the change feed, which starts empty too: it finds at least this caller's write.
+                    var changes = await store.GetChangesAsync(lastSeen, 1_000);
+                    changes.Should().NotBeEmpty();
+                    lastSeen = changes[^1].Sequence;
                 }
             })));
 
@@ -61,11 +68,13 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
             })));
         }
 
-        var after = await TableScansAsync(schema, application);
+        var after = await TableScansAsync(schema, application, "Contact");
+        var feedAfter = await TableScansAsync(schema, application, "ContactChange");
         var operations = Callers * ((2 * PersonsPerCaller) + ReadsPerCaller);
 
         (after.IndexScans - before.IndexScans).Should().BeGreaterThanOrEqualTo(operations, "every identify reads the table through its indexes");
         (after.SequentialScans - before.SequentialScans).Should().Be(0, $"no statement of the store may scan the table ({after.SequentialScans - before.SequentialScans} sequential scans read {after.RowsReadBySequentialScans - before.RowsReadBySequentialScans} rows over {operations} identifies)");
+        (feedAfter.SequentialScans - feedBefore.SequentialScans).Should().Be(0, $"reading the change feed may not scan it ({feedAfter.SequentialScans - feedBefore.SequentialScans} sequential scans read {feedAfter.RowsReadBySequentialScans - feedBefore.RowsReadBySequentialScans} rows)");
     }
 
     [Fact]
@@ -97,7 +106,7 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
     /// The table's scan counters once every backend of <paramref name="application"/> has exited: a backend reports its
     /// counters when it exits (and at most once a second while busy), so a closed pool has reported all of them.
     /// </summary>
-    private async Task<(long SequentialScans, long RowsReadBySequentialScans, long IndexScans)> TableScansAsync(string schema, string application)
+    private async Task<(long SequentialScans, long RowsReadBySequentialScans, long IndexScans)> TableScansAsync(string schema, string application, string table)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (await fixture.Database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = @Application", new { Application = application }) > 0)
@@ -107,8 +116,8 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
         }
 
         var rows = await fixture.Database.QueryAsync<(long, long, long)>(
-            "SELECT seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = @Schema AND relname = 'Contact'",
-            new { Schema = schema });
+            "SELECT seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = @Schema AND relname = @Table",
+            new { Schema = schema, Table = table });
         return rows.Single();
     }
 }
