@@ -110,20 +110,34 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     }
 
     /// <summary>
-    /// Builds the store's own data source. The store runs the same few statements all the time, so unless the connection
-    /// string sets <c>Max Auto Prepare</c> itself, Npgsql prepares them on the server after their second use: PostgreSQL
-    /// then no longer parses and plans them on every request.
+    /// Builds the store's own data source, with two defaults the connection string may override. The store runs the same
+    /// few statements all the time, so Npgsql prepares them on the server after their second use (<c>Max Auto Prepare</c>):
+    /// PostgreSQL then no longer parses and plans them on every request. And a pooled connection is not reset when the
+    /// store returns it (<c>No Reset On Close</c>): the store leaves no session state behind (its locks and settings are
+    /// transaction-level), and the reset (<c>DISCARD ALL</c> and friends, sent before the connection's next use) cost about
+    /// a third of a lookup's time in the benchmark.
     /// </summary>
-    private static NpgsqlDataSource CreateDataSource(string connectionString)
+    internal static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         if (builder.MaxAutoPrepare == 0)
         {
-            builder.MaxAutoPrepare = 16;
+            builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;
         }
 
+        if (!SetsOption(connectionString, "No Reset On Close", "NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         return NpgsqlDataSource.Create(builder);
+    }
+
+    private static bool SetsOption(string connectionString, params string[] keywords)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keywords.Any(k => given.ContainsKey(k));
     }
 
     /// <summary>
