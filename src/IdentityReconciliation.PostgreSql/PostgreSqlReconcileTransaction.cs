@@ -272,7 +272,7 @@ internal sealed class PostgreSqlReconcileTransaction
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
         {
-            foreach (var group in changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
+            foreach (var group in changes.Updates.Count == 0 ? [] : changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
             {
                 var ids = group.Select(static u => u.Id).ToArray();
                 batch.Add(_queries.Update)
