@@ -195,8 +195,10 @@ public abstract class IdentifyManyTests : IAsyncLifetime
         {
         }
 
+        // Ids may have a gap where the failed transaction took some: a database sequence is not rolled back (PostgreSQL).
         var (whole, _) = await RunOneByOneAsync(requests.Take(streamed.Count).Concat(rest).ToList(), Guards(chunkSize: 5));
-        await ShouldEqualAsync(store, whole);
+        (await ShapeAsync(store)).Should().Equal(await ShapeAsync(whole));
+        (await store.ReadLinks()).Should().BeEquivalentTo(await whole.ReadLinks(), o => o.WithStrictOrdering());
     }
 
     [Fact]
@@ -307,6 +309,16 @@ public abstract class IdentifyManyTests : IAsyncLifetime
         actual.Result.Should().BeEquivalentTo((IdentifyResult)expected, o => o.WithStrictOrdering(), $"request {index}");
     }
 
+    /// <summary>The rows in id order, each link given by its primary's position instead of its id.</summary>
+    private static async Task<List<string>> ShapeAsync(StoreUnderTest store)
+    {
+        var rows = await store.ReadAll();
+        var position = rows.Select((r, i) => (r.Id, i)).ToDictionary(p => p.Id, p => p.i);
+        return rows.Select(r => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{r.Email}|{r.PhoneNumber}|{r.LinkPrecedence}|{(r.LinkedId is { } l ? position[l] : -1)}|{r.CreatedAt:O}|{r.UpdatedAt:O}|{r.DeletedAt:O}")).ToList();
+    }
+
     private static async Task ShouldEqualAsync(StoreUnderTest actual, StoreUnderTest expected)
     {
         (await actual.ReadAll()).Should().Equal(await expected.ReadAll());
@@ -314,39 +326,5 @@ public abstract class IdentifyManyTests : IAsyncLifetime
         var actualFeed = await actual.Store.GetChangesAsync(0, 10_000);
         var expectedFeed = await expected.Store.GetChangesAsync(0, 10_000);
         actualFeed.Select(c => c with { Sequence = 0 }).Should().Equal(expectedFeed.Select(c => c with { Sequence = 0 }));
-    }
-}
-
-/// <summary><see cref="IdentifyManyTests"/> on real SQLite files (the store's default, one-by-one batch).</summary>
-public sealed class SqliteIdentifyManyTests : IdentifyManyTests, IDisposable
-{
-    private readonly List<TempDatabase> _databases = [];
-
-    protected override Task<StoreUnderTest> CreateStoreAsync()
-    {
-        var database = new TempDatabase();
-        _databases.Add(database);
-        var store = new Sqlite.SqliteContactStore(database.ConnectionString);
-        return Task.FromResult(new StoreUnderTest(
-            store,
-            () => Task.FromResult(SqliteRows.ReadAll(database)),
-            () => Task.FromResult(SqliteRows.ReadLinks(database)),
-            async email =>
-            {
-                await store.FindClustersAsync(new ContactIdentifiers(email, null)); // creates the schema
-                using var connection = database.OpenRaw();
-                using var command = connection.CreateCommand();
-                var literal = "'" + email.Replace("'", "''", StringComparison.Ordinal) + "'";
-                command.CommandText = $"CREATE TRIGGER fail_insert BEFORE INSERT ON Contact WHEN NEW.email = {literal} BEGIN SELECT RAISE(ABORT, 'insert refused by the test'); END";
-                command.ExecuteNonQuery();
-            }));
-    }
-
-    public void Dispose()
-    {
-        foreach (var database in _databases)
-        {
-            database.Dispose();
-        }
     }
 }
