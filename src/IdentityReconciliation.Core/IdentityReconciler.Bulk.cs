@@ -110,6 +110,11 @@ public sealed partial class IdentityReconciler
                         break;
                     }
 
+                    if (item == identifiers.Count)
+                    {
+                        throw new InvalidOperationException($"The contact store {_store.GetType().Name} returned more results than the {identifiers.Count} requests it was given.");
+                    }
+
                     if (item == 0)
                     {
                         BusyTracker?.ReportWriteSucceeded();

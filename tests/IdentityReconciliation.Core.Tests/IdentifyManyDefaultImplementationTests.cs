@@ -91,3 +91,68 @@ public sealed class IdentifyManyChunkSizeTests
         act.Should().NotThrow();
     }
 }
+
+/// <summary>A store whose <see cref="IContactStore.ReconcileManyAsync"/> breaks its contract is reported, never trusted.</summary>
+public sealed class IdentifyManyStoreContractViolationTests
+{
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1)]
+    public async Task IdentifyManyAsync_StoreReturnsWrongNumberOfResults_ThrowsInvalidOperationException(int extra)
+    {
+        var reconciler = new IdentityReconciler(new MiscountingStore(extra));
+
+        var act = async () =>
+        {
+            await foreach (var _ in reconciler.IdentifyManyAsync([new IdentifyRequest("a@x.io", "1"), new IdentifyRequest("b@x.io", "2")]))
+            {
+            }
+        };
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("MiscountingStore").And.NotContain("a@x.io");
+    }
+
+    /// <summary>Yields one result too few or one too many.</summary>
+    private sealed class MiscountingStore(int extra) : IContactStore
+    {
+        private readonly InMemoryContactStore _inner = new();
+
+        public async IAsyncEnumerable<IReadOnlyList<Contact>> ReconcileManyAsync(
+            IReadOnlyList<ContactIdentifiers> identifiers,
+            Func<int, IReadOnlyList<Contact>, ContactChangeSet> plan,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            var count = 0;
+            await foreach (var result in ((IContactStore)_inner).ReconcileManyAsync(identifiers, plan, cancellationToken))
+            {
+                if (++count > identifiers.Count + extra)
+                {
+                    yield break;
+                }
+
+                yield return result;
+            }
+
+            for (var i = 0; i < extra; i++)
+            {
+                yield return [];
+            }
+        }
+
+        public Task<IReadOnlyList<Contact>> FindClustersAsync(ContactIdentifiers identifiers, CancellationToken cancellationToken = default) => _inner.FindClustersAsync(identifiers, cancellationToken);
+
+        public Task<IReadOnlyList<Contact>> ReconcileAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken = default) => _inner.ReconcileAsync(identifiers, plan, cancellationToken);
+
+        public Task<IReadOnlyList<Contact>> EraseAsync(ContactIdentifiers identifiers, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default) => _inner.EraseAsync(identifiers, plan, cancellationToken);
+
+        public Task<IReadOnlyList<Contact>> ErasePersonAsync(long contactId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken = default) => _inner.ErasePersonAsync(contactId, plan, cancellationToken);
+
+        public Task<IReadOnlyList<ContactChange>> GetChangesAsync(long afterSequence, int maxCount, CancellationToken cancellationToken = default) => _inner.GetChangesAsync(afterSequence, maxCount, cancellationToken);
+
+        public Task<IReadOnlyList<ContactChange>> GetHistoryAsync(long contactId, CancellationToken cancellationToken = default) => _inner.GetHistoryAsync(contactId, cancellationToken);
+
+        public Task<PersonGraph?> LoadPersonAsync(long contactId, CancellationToken cancellationToken = default) => _inner.LoadPersonAsync(contactId, cancellationToken);
+
+        public Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default) => _inner.PruneChangesAsync(olderThan, keepNewest, cancellationToken);
+    }
+}
