@@ -39,10 +39,14 @@ var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
 var workloads = Arg("--workloads")?.Split(',') ?? [.. Workloads.All, HubBench.Workload];
-foreach (var unknown in workloads.Except([.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload]))
+foreach (var unknown in workloads.Except([.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload, BackfillBench.Workload]))
 {
-    throw new ArgumentException($"Unknown workload '{unknown}': use {string.Join(", ", [.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload])}.");
+    throw new ArgumentException($"Unknown workload '{unknown}': use {string.Join(", ", [.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload, BackfillBench.Workload])}.");
 }
+
+// backfill: how many rows the back-fill sends through IdentifyManyAsync, and the chunk size (IdentifyManyChunkSize).
+var backfillRows = int.Parse(Arg("--backfill-rows") ?? (quick ? "10000" : "100000"), CultureInfo.InvariantCulture);
+var backfillChunk = int.Parse(Arg("--chunk") ?? IdentityReconciliationOptions.DefaultIdentifyManyChunkSize.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
 // from-empty: how many persons the callers write into the new database, and how many read-only identifies follow.
 var emptyPersons = int.Parse(Arg("--empty-persons") ?? "5000", CultureInfo.InvariantCulture);
@@ -102,6 +106,7 @@ var rows = new List<Row>();
 var hubRows = new List<(long Contacts, HubMeasurement Measurement)>();
 var fromEmptyRows = new List<FromEmptyRow>();
 var processRows = new List<ProcessesRow>();
+var backfillResults = new List<BackfillRow>();
 var sizeWorkloads = workloads.Where(w => w != FromEmptyBench.Workload && (processCounts is null || w != HubBench.Workload)).ToArray();
 
 // From empty: independent of the store sizes, so once per run, before them.
@@ -150,7 +155,17 @@ foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
     var readFloor = Math.Max(Rate(await target.ReadFloorAsync(readRequests, duration)), Rate(await target.ReadFloorAsync(readRequests, duration)));
     Console.WriteLine($"floor: {writeFloor,10:N0} writes/s (1 per transaction)  {batchedFloor,10:N0} writes/s (100 per transaction)  {readFloor,10:N0} lookups/s (1 thread)");
 
-    foreach (var workload in sizeWorkloads.Where(w => w != HubBench.Workload))
+    // The back-fill, on a fresh copy of the same data, against the 100-per-transaction floor just measured.
+    if (workloads.Contains(BackfillBench.Workload))
+    {
+        var options = GuardOptions(guardSettings[^1]);
+        options.IdentifyManyChunkSize = backfillChunk;
+        var backfill = await BackfillBench.RunAsync(target, size, BackfillBench.Generate(size, backfillRows, Seed), options, batchedFloor);
+        backfillResults.Add(backfill);
+        Console.WriteLine(BackfillBench.Line(backfill));
+    }
+
+    foreach (var workload in sizeWorkloads.Where(w => w != HubBench.Workload && w != BackfillBench.Workload))
     {
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
@@ -224,7 +239,7 @@ if (processRows.Count > 0)
     Console.WriteLine($"Wrote {processesStem}.md and {processesStem}.json");
 }
 
-if (rows.Count == 0 && hubRows.Count == 0)
+if (rows.Count == 0 && hubRows.Count == 0 && backfillResults.Count == 0)
 {
     return 0;
 }
@@ -233,11 +248,14 @@ if (rows.Count == 0 && hubRows.Count == 0)
 var markdown = new StringBuilder();
 markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {(quick ? "quick" : "full")}, {duration.TotalSeconds:0.#} s per figure{(repeat > 1 ? $", best of {repeat} per setting (alternating order)" : "")}. {setup}.");
 markdown.AppendLine();
-markdown.AppendLine("| store | workload | contacts | callers | guards | feed | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
-markdown.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-foreach (var r in rows)
+if (rows.Count > 0)
 {
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.Feed} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+    markdown.AppendLine("| store | workload | contacts | callers | guards | feed | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
+    markdown.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    foreach (var r in rows)
+    {
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.Feed} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+    }
 }
 
 if (guardSettings.Length > 1)
@@ -279,13 +297,21 @@ if (hubRows.Count > 0)
     }
 }
 
-markdown.AppendLine();
-markdown.AppendLine("| contacts | write floor (1 write per transaction) | write floor (100 per transaction) | read floor (1 thread) |");
-markdown.AppendLine("| ---: | ---: | ---: | ---: |");
-foreach (var g in rows.GroupBy(r => r.Contacts))
+if (backfillResults.Count > 0)
 {
-    var f = g.First();
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key:N0} | {f.WriteFloor:N0}/s | {f.BatchedWriteFloor:N0}/s | {f.ReadFloor:N0}/s |");
+    BackfillBench.AppendMarkdown(markdown, backfillResults);
+}
+
+if (rows.Count > 0)
+{
+    markdown.AppendLine();
+    markdown.AppendLine("| contacts | write floor (1 write per transaction) | write floor (100 per transaction) | read floor (1 thread) |");
+    markdown.AppendLine("| ---: | ---: | ---: | ---: |");
+    foreach (var g in rows.GroupBy(r => r.Contacts))
+    {
+        var f = g.First();
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {g.Key:N0} | {f.WriteFloor:N0}/s | {f.BatchedWriteFloor:N0}/s | {f.ReadFloor:N0}/s |");
+    }
 }
 
 if (sizes.Length > 1)
@@ -301,9 +327,9 @@ if (sizes.Length > 1)
     }
 }
 
-var stem = Path.Combine(output, target.Name + durableSuffix + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (feedSettings.Length > 1 ? "-feed" : "") + (quick ? "-quick" : ""));
+var stem = Path.Combine(output, target.Name + durableSuffix + (rows.Count == 0 && hubRows.Count == 0 ? "-backfill" : "") + (synchronous == SqliteSynchronousMode.Normal && target.Name == "sqlite" ? "-normal" : "") + (guardSettings.Length > 1 ? "-guards" : "") + (feedSettings.Length > 1 ? "-feed" : "") + (quick ? "-quick" : ""));
 await File.WriteAllTextAsync(stem + ".md", markdown.ToString());
-await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { Rows = rows, Hub = hubRows.Select(h => h.Measurement) }, new JsonSerializerOptions { WriteIndented = true }));
+await File.WriteAllTextAsync(stem + ".json", JsonSerializer.Serialize(new { Rows = rows, Hub = hubRows.Select(h => h.Measurement), Backfill = backfillResults }, new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine();
 Console.WriteLine(markdown);
 Console.WriteLine($"Wrote {stem}.md and {stem}.json");

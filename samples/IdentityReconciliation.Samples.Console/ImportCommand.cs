@@ -5,9 +5,10 @@ using Spectre.Console;
 namespace IdentityReconciliation.Samples.Console;
 
 /// <summary>
-/// <c>import FILE.csv [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order, with a progress bar
-/// when a person watches, and prints a summary of what each row did (<see cref="IIdentityReconciler.IdentifyDetailedAsync"/>),
-/// with the identifiers the guards set aside. Bad rows are reported and skipped; every good row lands.
+/// <c>import FILE.csv [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order as a bulk back-fill
+/// (<see cref="IIdentityReconciler.IdentifyManyAsync(IEnumerable{IdentifyRequest}, CancellationToken)"/>: many rows per
+/// transaction, exactly as one by one), with a progress bar when a person watches, and prints a summary of what each row
+/// did, with the identifiers the guards set aside. Bad rows are reported and skipped; every good row lands.
 /// Exit code 0 when every row was imported, 1 when some were rejected (the others were still imported).
 /// </summary>
 internal static class ImportCommand
@@ -32,26 +33,40 @@ internal static class ImportCommand
         await using var database = ContactDatabase.Open(databaseFile);
         var summary = new ImportSummary();
 
-        async Task ImportRowAsync(CsvRow row)
+        // The readable rows go to the reconciler in file order, many per transaction; a row that cannot be read is reported
+        // in its place. IdentifyManyAsync streams one result per request, in order: a bad row comes back as its error.
+        var readable = rows.Where(static row => row.Error is null).ToList();
+        var requests = readable.Select(static row => new IdentifyRequest(row.Email, row.PhoneNumber));
+        async Task ImportAsync(Action<int> advance)
         {
-            if (row.Error is not null)
+            var next = 0;
+            await foreach (var result in database.Reconciler.IdentifyManyAsync(requests, cancellationToken))
             {
-                summary.Reject(row.LineNumber, row.Error);
-                return;
+                var row = readable[(int)result.Index];
+                var skipped = next;
+                for (; !ReferenceEquals(rows[next], row); next++)
+                {
+                    summary.Reject(rows[next].LineNumber, rows[next].Error!);
+                }
+
+                next++;
+                if (result.Succeeded)
+                {
+                    summary.Accept(result.Result);
+                }
+                else
+                {
+                    summary.Reject(row.LineNumber, CommandErrors.WithoutParameterName(result.Error));
+                }
+
+                advance(next - skipped);
             }
 
-            IdentifyResult result;
-            try
+            for (; next < rows.Count; next++)
             {
-                result = await database.Reconciler.IdentifyDetailedAsync(new IdentifyRequest(row.Email, row.PhoneNumber), cancellationToken);
+                summary.Reject(rows[next].LineNumber, rows[next].Error!);
+                advance(1);
             }
-            catch (InvalidIdentifyRequestException ex)
-            {
-                summary.Reject(row.LineNumber, CommandErrors.WithoutParameterName(ex));
-                return;
-            }
-
-            summary.Accept(result);
         }
 
         if (environment.Interactive && rows.Count > 0)
@@ -67,19 +82,12 @@ internal static class ImportCommand
                 .StartAsync(async context =>
                 {
                     var task = context.AddTask(Markup.Escape(Path.GetFileName(csvFile)), maxValue: rows.Count);
-                    foreach (var row in rows)
-                    {
-                        await ImportRowAsync(row);
-                        task.Increment(1);
-                    }
+                    await ImportAsync(count => task.Increment(count));
                 });
         }
         else
         {
-            foreach (var row in rows)
-            {
-                await ImportRowAsync(row);
-            }
+            await ImportAsync(static _ => { });
         }
 
         await summary.WriteAsync(environment.Output, csvFile, database.FilePath);

@@ -93,6 +93,45 @@ public interface IContactStore
         CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Applies many requests <b>in order</b>, as <see cref="ReconcileAsync"/> would apply them one after the other, and streams
+    /// each request's result once it is committed. A store may commit several requests per transaction (the point of this
+    /// method: a back-fill of millions of rows); the default implementation calls <see cref="ReconcileAsync"/> once per request.
+    /// </summary>
+    /// <param name="identifiers">The validated identifiers of each request, in the order to apply them.</param>
+    /// <param name="plan">
+    /// Called with the position of a request in <paramref name="identifiers"/> and its touched clusters as they are after every
+    /// earlier request of the call was applied (inside the atomic unit that applies it); returns that request's changes. Pure,
+    /// and like the plan of <see cref="ReconcileAsync"/> it may be called more than once for a request (a retried
+    /// transaction plans its requests again, in order): only the change set of the call whose transaction commits is applied.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call while it waits for the store; results already committed are still streamed.</param>
+    /// <returns>
+    /// One result per request, in the order of <paramref name="identifiers"/>: the touched contacts with that request's committed
+    /// changes applied, exactly as <see cref="ReconcileAsync"/> would have returned them.
+    /// </returns>
+    /// <remarks>
+    /// <para>The contract, which the store contract tests check:</para>
+    /// <list type="bullet">
+    /// <item><description><b>Order.</b> Request <c>i</c> is planned from the state after requests <c>0..i-1</c> of the call, and
+    /// the final state (identifiers, links, precedences, timestamps, merge evidence, change-feed entries and their order) is the
+    /// one that calling <see cref="ReconcileAsync"/> for each request in turn would give when nothing else writes meanwhile.
+    /// Inserted contacts get ascending identifiers in request order.</description></item>
+    /// <item><description><b>Atomicity.</b> Each request is applied atomically, with the guarantees of <see cref="ReconcileAsync"/>
+    /// towards concurrent writers. A store may group consecutive requests into one atomic unit (a chunk); it yields a request's
+    /// result only after the unit holding it committed. When the sequence throws (a database failure, a plan that throws,
+    /// <see cref="ContactStoreBusyException"/>, cancellation), every request whose result was yielded before stays applied,
+    /// and no later request is applied, in part or whole.</description></item>
+    /// <item><description><b>Stopping early.</b> A consumer that stops enumerating leaves applied the requests already yielded
+    /// and, in a store that groups requests, possibly the rest of the unit being yielded (it has committed).</description></item>
+    /// </list>
+    /// </remarks>
+    IAsyncEnumerable<IReadOnlyList<Contact>> ReconcileManyAsync(
+        IReadOnlyList<ContactIdentifiers> identifiers,
+        Func<int, IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken = default) =>
+        ContactStoreBulk.ReconcileOneByOneAsync(this, identifiers, plan, cancellationToken);
+
+    /// <summary>
     /// Atomically loads the erasure scope of the email and phone number in <paramref name="identifiers"/> (see the remarks on
     /// <see cref="IContactStore"/>), asks <paramref name="plan"/> for the changes, and applies them.
     /// </summary>

@@ -39,6 +39,49 @@ public interface IIdentityReconciler
     Task<IdentifyResult> IdentifyDetailedAsync(IdentifyRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Applies a sequence of requests <b>in order</b>, many per transaction, and streams back each request's result in the same
+    /// order: a back-fill of past purchases. The final state of the store is exactly the one that calling
+    /// <see cref="IdentifyAsync"/> for each request in turn would give (same identifiers, links, precedences and timestamps
+    /// for the same clock) when nothing else writes meanwhile.
+    /// </summary>
+    /// <param name="requests">The requests, read once, in order; it may be endless.</param>
+    /// <param name="cancellationToken">Cancels the back-fill between transactions; committed results are still streamed first.</param>
+    /// <returns>
+    /// One <see cref="IdentifyManyResult"/> per request, in order (<see cref="IdentifyManyResult.Index"/> 0, 1, 2...). A bad row
+    /// (<see langword="null"/>, no identifier, a malformed or a blocked one) yields an <see cref="IdentifyManyResult.Error"/> in
+    /// its place, writes nothing, and never stops the back-fill. A result is streamed only once its request is committed.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="requests"/> is <see langword="null"/> (thrown by the call).</exception>
+    /// <exception cref="OperationCanceledException">
+    /// Thrown by the enumeration: <paramref name="cancellationToken"/> was cancelled. Every request whose result was streamed
+    /// is applied; none after it is, in part or whole.
+    /// </exception>
+    /// <exception cref="ContactStoreBusyException">
+    /// Thrown by the enumeration: the store was too busy. Every request whose result was streamed is applied, none after it is:
+    /// resume with the request after the last <see cref="IdentifyManyResult.Index"/> received.
+    /// </exception>
+    /// <remarks>
+    /// Requests are gathered into chunks of <see cref="IdentityReconciliationOptions.IdentifyManyChunkSize"/>, and the store
+    /// applies a chunk with <see cref="IContactStore.ReconcileManyAsync"/> (see its contract), so a chunk's results are
+    /// streamed together once it committed. The guards apply to each request as in <see cref="IdentifyAsync"/>. Any failure
+    /// other than a bad row (the database, the store) ends the enumeration with that exception. The default implementation
+    /// of this member calls <see cref="IdentifyDetailedAsync"/> once per request.
+    /// </remarks>
+    IAsyncEnumerable<IdentifyManyResult> IdentifyManyAsync(IAsyncEnumerable<IdentifyRequest> requests, CancellationToken cancellationToken = default) =>
+        IdentifyManyOneByOne.RunAsync(this, requests, cancellationToken);
+
+    /// <summary>
+    /// Applies a sequence of requests in order, many per transaction, and streams back each request's result in the same order;
+    /// see <see cref="IdentifyManyAsync(IAsyncEnumerable{IdentifyRequest}, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="requests">The requests, read once, in order.</param>
+    /// <param name="cancellationToken">Cancels the back-fill between transactions; committed results are still streamed first.</param>
+    /// <returns>One <see cref="IdentifyManyResult"/> per request, in order.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="requests"/> is <see langword="null"/> (thrown by the call).</exception>
+    IAsyncEnumerable<IdentifyManyResult> IdentifyManyAsync(IEnumerable<IdentifyRequest> requests, CancellationToken cancellationToken = default) =>
+        IdentifyManyAsync(IdentifyManyOneByOne.ToAsync(requests ?? throw new ArgumentNullException(nameof(requests))), cancellationToken);
+
+    /// <summary>
     /// Looks up the person the identifiers belong to without writing anything.
     /// </summary>
     /// <param name="request">The email and/or phone number; at least one must be present.</param>

@@ -24,6 +24,7 @@ public sealed partial class IdentityReconciler : IIdentityReconciler
     private readonly IContactNormalizer _normalizer;
     private readonly TimeProvider _timeProvider;
     private readonly ContactGuards _guards;
+    private readonly int _chunkSize;
     private readonly ILogger _logger;
 
     /// <summary>Creates a reconciler over a store, with the default normaliser, the system clock and the default guards.</summary>
@@ -81,6 +82,7 @@ public sealed partial class IdentityReconciler : IIdentityReconciler
         _normalizer = normalizer;
         _timeProvider = timeProvider;
         _guards = new ContactGuards(value, normalizer);
+        _chunkSize = value.IdentifyManyChunkSize;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -119,13 +121,7 @@ public sealed partial class IdentityReconciler : IIdentityReconciler
             touched => (applied = _guards.Plan(identifiers, touched, _timeProvider.GetUtcNow())).Changes,
             cancellationToken)).ConfigureAwait(false);
         BusyTracker?.ReportWriteSucceeded();
-
-        // When an identifier was set aside, the store's answer also holds the clusters only that identifier touched.
-        var person = applied.SetAside is null ? result : ContactGuards.TouchedBy(applied.Identifiers, result);
-        var cluster = ContactPlanner.Consolidate(person)
-            ?? throw new InvalidOperationException($"The contact store {_store.GetType().Name} returned no contact for a request it reconciled.");
-        activity?.SetTag("identity_reconciliation.written", applied.Changes is { IsEmpty: false });
-        return Record(new Identified(cluster, applied, blocked), activity);
+        return Conclude(result, applied, blocked, activity);
     }
 
     /// <inheritdoc />

@@ -32,6 +32,12 @@ public sealed class IdentityReconciliationOptions
     /// <summary>The default of <see cref="MaxPhoneNumbersPerPerson"/>: 10.</summary>
     public const int DefaultMaxPhoneNumbersPerPerson = 10;
 
+    /// <summary>The default of <see cref="IdentifyManyChunkSize"/>: 500.</summary>
+    public const int DefaultIdentifyManyChunkSize = 500;
+
+    /// <summary>The largest <see cref="IdentifyManyChunkSize"/> accepted: 100,000.</summary>
+    public const int MaxIdentifyManyChunkSize = 100_000;
+
     /// <summary>The largest limit accepted for <see cref="MaxEmailsPerPerson"/> and <see cref="MaxPhoneNumbersPerPerson"/>.</summary>
     public const int MaxLimit = 1_000_000;
 
@@ -76,6 +82,15 @@ public sealed class IdentityReconciliationOptions
     /// </summary>
     [EnumDataType(typeof(IdentifierPriority))]
     public IdentifierPriority IdentifierPriority { get; set; } = IdentifierPriority.EmailFirst;
+
+    /// <summary>
+    /// How many requests of <see cref="IIdentityReconciler.IdentifyManyAsync(IAsyncEnumerable{IdentifyRequest}, CancellationToken)"/>
+    /// are handed to the store at once (<see cref="IContactStore.ReconcileManyAsync"/>), which a store may commit in one
+    /// transaction; from 1 to <see cref="MaxIdentifyManyChunkSize"/>. Larger chunks mean fewer commits and longer transactions
+    /// (locks held longer, more work redone after a failure). Default: <see cref="DefaultIdentifyManyChunkSize"/>.
+    /// </summary>
+    [Range(1, MaxIdentifyManyChunkSize)]
+    public int IdentifyManyChunkSize { get; set; } = DefaultIdentifyManyChunkSize;
 
     /// <summary>
     /// Change-feed retention by age: entries that occurred longer ago than this are deleted by the pruning service that

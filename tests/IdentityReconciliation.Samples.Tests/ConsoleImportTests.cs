@@ -149,6 +149,64 @@ public sealed class ConsoleImportTests : IDisposable
         File.Exists(_database.FilePath).Should().BeFalse();
     }
 
+    [Fact]
+    public async Task Import_ManyChunksWithBadRows_GivesTheSameGraphAsOneByOne()
+    {
+        // More rows than one chunk (IdentifyManyChunkSize, 500), over few values so that rows match and merge, with
+        // unreadable and invalid rows spread through the file.
+        var random = new Random(7);
+        var lines = new List<string> { "email,phoneNumber" };
+        for (var i = 0; i < 1_600; i++)
+        {
+            lines.Add(random.Next(40) switch
+            {
+                0 => "not-an-email,1",
+                1 => "too,many,fields",
+                2 => ",",
+                _ => $"{(random.Next(6) == 0 ? "" : $"p{random.Next(300)}@x.io")},{(random.Next(6) == 0 ? "" : (5000 + random.Next(300)).ToString(System.Globalization.CultureInfo.InvariantCulture))}",
+            });
+        }
+
+        var csv = WriteCsv(string.Join('\n', lines));
+
+        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+
+        run.ExitCode.Should().Be(1, "some rows were rejected");
+        using var reference = new TempDatabase();
+        var store = new Sqlite.SqliteContactStore(reference.ConnectionString);
+        await using (store)
+        {
+            var reconciler = new IdentityReconciler(store);
+            var rejected = new List<int>();
+            for (var line = 2; line <= lines.Count; line++)
+            {
+                var fields = lines[line - 1].Split(',');
+                try
+                {
+                    if (fields.Length != 2)
+                    {
+                        throw new InvalidIdentifyRequestException("unreadable", "request");
+                    }
+
+                    await reconciler.IdentifyAsync(new IdentifyRequest(fields[0], fields[1]));
+                }
+                catch (InvalidIdentifyRequestException)
+                {
+                    rejected.Add(line);
+                }
+            }
+
+            run.OutputLines.Should().Contain($"Rejected:        {rejected.Count}");
+            run.OutputLines.Where(l => l.StartsWith("  line ", StringComparison.Ordinal))
+                .Select(l => int.Parse(l[7..l.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture))
+                .Should().Equal(rejected, "bad rows are reported in file order");
+        }
+
+        // Timestamps differ (the system clock); everything else is the same: ids, values, links and precedence.
+        SqliteRows.ReadAll(_database).Select(r => (r.Id, r.Email, r.PhoneNumber, r.LinkedId, r.LinkPrecedence))
+            .Should().Equal(SqliteRows.ReadAll(reference).Select(r => (r.Id, r.Email, r.PhoneNumber, r.LinkedId, r.LinkPrecedence)));
+    }
+
     private string WriteCsv(string text)
     {
         var path = Path.Combine(_database.Folder, "contacts.csv");
