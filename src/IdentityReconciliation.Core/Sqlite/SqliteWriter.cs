@@ -48,6 +48,7 @@ internal sealed class SqliteWriter : IDisposable
     private readonly List<WriteOperation> _inline = new(1);
     private readonly ILogger _logger;
     private readonly bool _recordChangeFeed;
+    private readonly SqliteCheckpointer? _checkpointer;
     private bool _busy;
     private bool _stopping;
     private bool _checkpointPending;
@@ -65,8 +66,9 @@ internal sealed class SqliteWriter : IDisposable
     private SqliteCommand? _insertLink;
     private SqliteCommand? _appendChange;
 
-    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, bool recordChangeFeed, string name, ILogger logger)
+    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, bool recordChangeFeed, SqliteCheckpointer? checkpointer, string name, ILogger logger)
     {
+        _checkpointer = checkpointer;
         _open = open;
         _logger = logger;
         _maxBatchSize = maxBatchSize;
@@ -270,6 +272,8 @@ internal sealed class SqliteWriter : IDisposable
             {
                 fatal = ex;
             }
+
+            ReportPagesWritten();
         }
 
         if (fatal is not null)
@@ -298,6 +302,19 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
+    /// <summary>Tells the checkpointer how many pages this connection wrote to the WAL since the last report.</summary>
+    private void ReportPagesWritten()
+    {
+        if (_checkpointer is not null && _connection is not null)
+        {
+            // SQLITE_DBSTATUS_CACHE_WRITE: in WAL mode, the pages written to the WAL; the last argument resets the count.
+            if (SQLitePCL.raw.sqlite3_db_status(_connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var pages, out _, 1) == SQLitePCL.raw.SQLITE_OK)
+            {
+                _checkpointer.PagesWritten(pages, _connection);
+            }
+        }
+    }
+
     /// <summary>
     /// Copies the WAL into the database and truncates it, so that no old page image of an erased value survives in it.
     /// Right after an erasure it waits for readers up to the busy timeout (the erasure's caller waits with it); a retry
@@ -318,8 +335,10 @@ internal sealed class SqliteWriter : IDisposable
             }
 
             command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            using (var reader = command.ExecuteReader())
+            lock (_checkpointer?.Gate ?? command)
             {
+                // Under the gate, this process's checkpointer is not checkpointing: SQLite would refuse this one at once.
+                using var reader = command.ExecuteReader();
                 _checkpointPending = !reader.Read() || reader.GetInt64(0) != 0;
             }
 

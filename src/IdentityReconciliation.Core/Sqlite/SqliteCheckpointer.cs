@@ -1,0 +1,254 @@
+using IdentityReconciliation.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using SQLitePCL;
+
+namespace IdentityReconciliation.Sqlite;
+
+/// <summary>
+/// Copies the WAL back into the database file on a connection and a thread of its own, so that no commit pays for it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The writer's connection runs with <c>wal_autocheckpoint = 0</c>: without it, SQLite checkpoints inside the commit of
+/// whichever transaction takes the WAL past 1,000 pages, and that commit (with every request batched into it) waits for
+/// the copy and the database file's <c>fsync</c>. Instead the writer reports the pages each commit wrote
+/// (<see cref="PagesWritten"/>), and once they add up to the threshold this thread runs a <c>PASSIVE</c> checkpoint,
+/// which copies what no reader still needs without taking any lock a writer or a reader waits for.
+/// </para>
+/// <para>
+/// A passive checkpoint cannot make the WAL start over while readers keep reading from it: under a constant read load it
+/// can copy every frame and still see the file grow. When the WAL holds <see cref="EscalationFactor"/> times the threshold
+/// after a passive checkpoint, this thread runs a <c>TRUNCATE</c> checkpoint with a short busy timeout
+/// (<see cref="EscalationBusyTimeout"/>): it takes the write lock, waits for the readers of old frames to finish, and cuts
+/// the WAL to zero bytes. Writers wait for it at most that long; when it cannot finish (a reader, often in another
+/// process, holds an old snapshot), it gives up and tries again when the WAL has doubled.
+/// </para>
+/// <para>
+/// Several processes may share the file, each store with its writer and checkpointer: every checkpointer copies the
+/// frames of every process, and SQLite lets one checkpoint run at a time (another one gets <c>SQLITE_BUSY</c>
+/// at once, and this thread simply tries again after the next threshold's worth of pages). The checkpoint after an
+/// erasure (<see cref="SqliteWriter"/>) runs under <see cref="Gate"/>, so it never collides with this process's own.
+/// </para>
+/// </remarks>
+internal sealed class SqliteCheckpointer : IDisposable
+{
+    /// <summary>How many thresholds of frames the WAL may hold after a passive checkpoint before it is truncated.</summary>
+    public const int EscalationFactor = 4;
+
+    /// <summary>
+    /// How many thresholds of pages the writer may add while this thread is still busy (a slow <c>fsync</c>, no processor
+    /// free) before the writer stops and checkpoints itself: the one bound that holds however the thread is scheduled.
+    /// </summary>
+    public const int BackPressureFactor = 8;
+
+    /// <summary>How long a truncating checkpoint waits for the write lock and for readers of old frames.</summary>
+    public static readonly TimeSpan EscalationBusyTimeout = TimeSpan.FromMilliseconds(50);
+
+    private readonly object _signal = new();
+    private readonly Func<SqliteConnection> _open;
+    private readonly long _threshold;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private long _pages;
+    private bool _stopping;
+    private SqliteConnection? _connection;
+    private long _escalateAt;
+    private bool _failing;
+
+    public SqliteCheckpointer(Func<SqliteConnection> open, int thresholdPages, string name, ILogger logger)
+    {
+        _open = open;
+        _threshold = thresholdPages;
+        _escalateAt = _threshold * EscalationFactor;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    /// <summary>Held by every checkpoint this process runs, this thread's and the one after an erasure.</summary>
+    public object Gate { get; } = new();
+
+    /// <summary>The checkpoints this thread has run, passive and truncating, whatever their outcome (for tests).</summary>
+    public long Runs { get; private set; }
+
+    /// <summary>The checkpoints the writer ran itself because this thread had fallen behind (for tests).</summary>
+    public long CatchUps { get; private set; }
+
+    /// <summary>
+    /// Called by the writer after a commit with the pages it wrote to the WAL; wakes the thread at the threshold. When
+    /// the thread has fallen <see cref="BackPressureFactor"/> thresholds behind, checkpoints on the writer's connection
+    /// before returning (waiting first for the checkpoint in progress), as SQLite itself would inside the commit.
+    /// </summary>
+    public void PagesWritten(long pages, SqliteConnection writer)
+    {
+        if (pages <= 0)
+        {
+            return;
+        }
+
+        var pending = Interlocked.Add(ref _pages, pages);
+        if (pending < _threshold)
+        {
+            return;
+        }
+
+        if (pending >= _threshold * BackPressureFactor)
+        {
+            CatchUp(writer);
+            return;
+        }
+
+        lock (_signal)
+        {
+            Monitor.Pulse(_signal);
+        }
+    }
+
+    /// <summary>Stops the thread after the checkpoint it is running, if any, and closes its connection.</summary>
+    public void Dispose()
+    {
+        lock (_signal)
+        {
+            _stopping = true;
+            Monitor.Pulse(_signal);
+        }
+
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            lock (_signal)
+            {
+                while (!_stopping && Interlocked.Read(ref _pages) < _threshold)
+                {
+                    Monitor.Wait(_signal);
+                }
+
+                if (_stopping)
+                {
+                    break;
+                }
+            }
+
+            Checkpoint();
+        }
+
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    private void Checkpoint()
+    {
+        lock (Gate)
+        {
+            Interlocked.Exchange(ref _pages, 0);
+            try
+            {
+                _connection ??= Open();
+                Runs++;
+                var rc = raw.sqlite3_wal_checkpoint_v2(_connection.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var frames, out _);
+                if (rc == raw.SQLITE_BUSY)
+                {
+                    return; // another connection is checkpointing right now: it copies our frames too
+                }
+
+                SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+                if (_failing)
+                {
+                    _failing = false;
+                    Log.SqliteCheckpointRecovered(_logger);
+                }
+
+                if (frames >= _escalateAt)
+                {
+                    Truncate(frames);
+                }
+            }
+            catch (SqliteException ex)
+            {
+                if (!_failing)
+                {
+                    _failing = true;
+                    Log.SqliteCheckpointFailed(_logger, ex);
+                }
+
+                _connection?.Dispose();
+                _connection = null; // the next checkpoint opens a fresh connection
+            }
+        }
+    }
+
+    private void CatchUp(SqliteConnection writer)
+    {
+        lock (Gate)
+        {
+            Interlocked.Exchange(ref _pages, 0);
+            CatchUps++;
+            var rc = raw.sqlite3_wal_checkpoint_v2(writer.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var frames, out _);
+            if (rc == raw.SQLITE_OK && frames >= _threshold * EscalationFactor)
+            {
+                // Readers kept the WAL from starting over: the thread truncates it, off this commit path.
+                Interlocked.Add(ref _pages, _threshold);
+                lock (_signal)
+                {
+                    Monitor.Pulse(_signal);
+                }
+            }
+
+            // SQLITE_BUSY: another process is checkpointing; an error: the thread reports it at its next checkpoint.
+        }
+    }
+
+    /// <summary>Readers kept the WAL from starting over: wait for them briefly, holding off writers, and cut the file.</summary>
+    private void Truncate(int frames)
+    {
+        Runs++;
+        var handle = _connection!.Handle;
+        raw.sqlite3_busy_timeout(handle, (int)EscalationBusyTimeout.TotalMilliseconds);
+        try
+        {
+            var rc = raw.sqlite3_wal_checkpoint_v2(handle, null, raw.SQLITE_CHECKPOINT_TRUNCATE, out _, out _);
+            if (rc == raw.SQLITE_BUSY)
+            {
+                // A reader holds an old snapshot for longer than the writers should wait: try again when the WAL has
+                // doubled, so that a long reader costs the writers a wait per doubling, not one per threshold.
+                _escalateAt = Math.Max(_escalateAt, (long)frames * 2);
+                Log.SqliteWalNotTruncated(_logger, frames, _escalateAt);
+                return;
+            }
+
+            SqliteException.ThrowExceptionForRC(rc, handle);
+            _escalateAt = _threshold * EscalationFactor;
+            Log.SqliteWalTruncated(_logger, frames);
+        }
+        finally
+        {
+            raw.sqlite3_busy_timeout(handle, 0);
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = _open();
+        try
+        {
+            // Reading once opens the WAL on this connection; a checkpoint never waits on it except when truncating.
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout = 0; SELECT count(*) FROM sqlite_schema;";
+            command.ExecuteScalar();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+}
