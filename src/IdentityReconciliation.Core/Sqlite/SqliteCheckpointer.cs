@@ -1,7 +1,6 @@
 using IdentityReconciliation.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using SQLitePCL;
 
 namespace IdentityReconciliation.Sqlite;
 
@@ -46,17 +45,17 @@ internal sealed class SqliteCheckpointer : IDisposable
     public static readonly TimeSpan EscalationBusyTimeout = TimeSpan.FromMilliseconds(50);
 
     private readonly object _signal = new();
-    private readonly Func<SqliteConnection> _open;
+    private readonly Func<SqliteSession> _open;
     private readonly long _threshold;
     private readonly ILogger _logger;
     private readonly Thread _thread;
     private long _pages;
     private bool _stopping;
-    private SqliteConnection? _connection;
+    private SqliteSession? _session;
     private long _escalateAt;
     private bool _failing;
 
-    public SqliteCheckpointer(Func<SqliteConnection> open, int thresholdPages, string name, ILogger logger)
+    public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
     {
         _open = open;
         _threshold = thresholdPages;
@@ -80,7 +79,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// the thread has fallen <see cref="BackPressureFactor"/> thresholds behind, checkpoints on the writer's connection
     /// before returning (waiting first for the checkpoint in progress), as SQLite itself would inside the commit.
     /// </summary>
-    public void PagesWritten(long pages, SqliteConnection writer)
+    public void PagesWritten(long pages, SqliteSession writer)
     {
         if (pages <= 0)
         {
@@ -140,8 +139,8 @@ internal sealed class SqliteCheckpointer : IDisposable
             Checkpoint();
         }
 
-        _connection?.Dispose();
-        _connection = null;
+        _session?.Dispose();
+        _session = null;
     }
 
     private void Checkpoint()
@@ -151,15 +150,13 @@ internal sealed class SqliteCheckpointer : IDisposable
             Interlocked.Exchange(ref _pages, 0);
             try
             {
-                _connection ??= Open();
+                _session ??= _open();
                 Runs++;
-                var rc = raw.sqlite3_wal_checkpoint_v2(_connection.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var frames, out _);
-                if (rc == raw.SQLITE_BUSY)
+                if (!_session.Checkpoint(SqliteCheckpointMode.Passive, out var frames))
                 {
                     return; // another connection is checkpointing right now: it copies our frames too
                 }
 
-                SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
                 if (_failing)
                 {
                     _failing = false;
@@ -179,20 +176,30 @@ internal sealed class SqliteCheckpointer : IDisposable
                     Log.SqliteCheckpointFailed(_logger, ex);
                 }
 
-                _connection?.Dispose();
-                _connection = null; // the next checkpoint opens a fresh connection
+                _session?.Dispose();
+                _session = null; // the next checkpoint opens a fresh connection
             }
         }
     }
 
-    private void CatchUp(SqliteConnection writer)
+    private void CatchUp(SqliteSession writer)
     {
         lock (Gate)
         {
             Interlocked.Exchange(ref _pages, 0);
             CatchUps++;
-            var rc = raw.sqlite3_wal_checkpoint_v2(writer.Handle, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var frames, out _);
-            if (rc == raw.SQLITE_OK && frames >= _threshold * EscalationFactor)
+            bool done;
+            int frames;
+            try
+            {
+                done = writer.Checkpoint(SqliteCheckpointMode.Passive, out frames);
+            }
+            catch (SqliteException)
+            {
+                return; // the thread reports a failing checkpoint at its next run; the commit itself succeeded
+            }
+
+            if (done && frames >= _threshold * EscalationFactor)
             {
                 // Readers kept the WAL from starting over: the thread truncates it, off this commit path.
                 Interlocked.Add(ref _pages, _threshold);
@@ -202,7 +209,7 @@ internal sealed class SqliteCheckpointer : IDisposable
                 }
             }
 
-            // SQLITE_BUSY: another process is checkpointing; an error: the thread reports it at its next checkpoint.
+            // Not done: another process is checkpointing, and copies these frames too.
         }
     }
 
@@ -210,12 +217,11 @@ internal sealed class SqliteCheckpointer : IDisposable
     private void Truncate(int frames)
     {
         Runs++;
-        var handle = _connection!.Handle;
-        raw.sqlite3_busy_timeout(handle, (int)EscalationBusyTimeout.TotalMilliseconds);
+        var session = _session!;
+        session.SetBusyTimeout(EscalationBusyTimeout);
         try
         {
-            var rc = raw.sqlite3_wal_checkpoint_v2(handle, null, raw.SQLITE_CHECKPOINT_TRUNCATE, out _, out _);
-            if (rc == raw.SQLITE_BUSY)
+            if (!session.Checkpoint(SqliteCheckpointMode.Truncate, out _))
             {
                 // A reader holds an old snapshot for longer than the writers should wait: try again when the WAL has
                 // doubled, so that a long reader costs the writers a wait per doubling, not one per threshold.
@@ -224,31 +230,12 @@ internal sealed class SqliteCheckpointer : IDisposable
                 return;
             }
 
-            SqliteException.ThrowExceptionForRC(rc, handle);
             _escalateAt = _threshold * EscalationFactor;
             Log.SqliteWalTruncated(_logger, frames);
         }
         finally
         {
-            raw.sqlite3_busy_timeout(handle, 0);
-        }
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = _open();
-        try
-        {
-            // Reading once opens the WAL on this connection; a checkpoint never waits on it except when truncating.
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA busy_timeout = 0; SELECT count(*) FROM sqlite_schema;";
-            command.ExecuteScalar();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
+            session.SetBusyTimeout(TimeSpan.Zero);
         }
     }
 }

@@ -31,10 +31,10 @@ namespace IdentityReconciliation.Sqlite;
 /// <see cref="ContactStoreBusyException"/> and nothing of it is written.
 /// </para>
 /// <para>
-/// Lookups run on a small pool of open read connections, each with its statements prepared once. Schema work uses
-/// Dapper; the hot lookup runs its prepared statements through SQLitePCLRaw on those connections, and writes use
-/// prepared Microsoft.Data.Sqlite commands, because re-preparing and re-binding per call (as any command-per-call mapper
-/// does) costs more than the lookup itself and allocates several kilobytes per request.
+/// Lookups run on a small pool of open read connections, and writes on the writer's, each a session
+/// (<c>SqliteSession</c>) with its statements prepared once and run through SQLitePCLRaw, because re-preparing and
+/// re-binding per call (as any command-per-call mapper does) costs more than the lookup itself and allocates several
+/// kilobytes per request. Schema work uses Dapper; the change-feed reads and erasure use Microsoft.Data.Sqlite commands.
 /// </para>
 /// <para>
 /// No commit checkpoints the WAL: the writer runs with <c>wal_autocheckpoint = 0</c>, and a background thread of the store,
@@ -67,7 +67,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     private readonly int _checkpointThreshold;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
-    private readonly Stack<ReaderSession> _idleReaders = new();
+    private readonly Stack<SqliteSession> _idleReaders = new();
     private readonly object _gate = new();
     private SqliteWriter? _writer;
     private SqliteCheckpointer? _checkpointer;
@@ -130,7 +130,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         try
         {
             // One read transaction: one consistent snapshot of the WAL database, never blocked by the writer.
-            var contacts = session.Query.Execute(identifiers, inTransaction: false);
+            var contacts = session.LoadTouched(identifiers, inTransaction: false);
             ReturnReader(session);
             return contacts;
         }
@@ -217,14 +217,14 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_writer is null && _checkpointThreshold > 0)
             {
-                _checkpointer = new SqliteCheckpointer(() => OpenConnection(ConnectionRole.Checkpointer), _checkpointThreshold, "IdentityReconciliation SQLite checkpointer", _logger);
+                _checkpointer = new SqliteCheckpointer(() => new SqliteSession(OpenConnection(ConnectionRole.Checkpointer)), _checkpointThreshold, "IdentityReconciliation SQLite checkpointer", _logger);
             }
 
-            return _writer ??= new SqliteWriter(() => OpenConnection(ConnectionRole.Writer), _maxBatchSize, _recordChangeFeed, _checkpointer, "IdentityReconciliation SQLite writer", _logger);
+            return _writer ??= new SqliteWriter(() => new SqliteSession(OpenConnection(ConnectionRole.Writer)), _maxBatchSize, _recordChangeFeed, TimeSpan.FromMilliseconds(_busyTimeoutMilliseconds), _checkpointer, "IdentityReconciliation SQLite writer", _logger);
         }
     }
 
-    private ReaderSession RentReader()
+    private SqliteSession RentReader()
     {
         lock (_gate)
         {
@@ -235,10 +235,10 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             }
         }
 
-        return new ReaderSession(OpenConnection(ConnectionRole.Reader));
+        return new SqliteSession(OpenConnection(ConnectionRole.Reader));
     }
 
-    private void ReturnReader(ReaderSession session)
+    private void ReturnReader(SqliteSession session)
     {
         lock (_gate)
         {
@@ -269,7 +269,8 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             pragma.CommandText = role switch
             {
                 ConnectionRole.Writer => $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;{autocheckpoint}",
-                ConnectionRole.Checkpointer => $"PRAGMA synchronous = {_synchronous}; PRAGMA secure_delete = ON;",
+                // Reading once opens the WAL on the checkpointer's connection; it waits for nobody except when truncating.
+                ConnectionRole.Checkpointer => $"PRAGMA busy_timeout = 0; PRAGMA synchronous = {_synchronous}; PRAGMA secure_delete = ON; SELECT count(*) FROM sqlite_schema;",
                 _ => $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;",
             };
             pragma.ExecuteNonQuery();
@@ -348,23 +349,5 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         Reader,
         Writer,
         Checkpointer,
-    }
-
-    /// <summary>An open read connection with the touched-clusters statement prepared on it, and the change-feed reads.</summary>
-    private sealed class ReaderSession(SqliteConnection connection) : IDisposable
-    {
-        private SqliteChangeFeedQuery? _feed;
-
-        public SqliteTouchedQuery Query { get; } = new(connection);
-
-        /// <summary>The change-feed reads, prepared on first use: most sessions only ever serve lookups.</summary>
-        public SqliteChangeFeedQuery Feed => _feed ??= new(connection);
-
-        public void Dispose()
-        {
-            Query.Dispose();
-            _feed?.Dispose();
-            connection.Dispose();
-        }
     }
 }
