@@ -148,7 +148,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         // Without the checkpointer the WAL would hold every page of 6,000 writes (the first test: over 2,500 frames for
         // 2,000, so over 7,500 here). With it, the WAL stays at a fraction of that: the writer checkpoints itself when the
         // thread is 8 thresholds behind, and a WAL that readers keep from starting over is truncated at 4 thresholds,
-        // except while a truncation that found a reader too slow backs off.
+        // and a truncation that found a reader too slow is tried again four thresholds later.
         largest.Should().BeGreaterThan(0);
         largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and truncated it when readers kept it from starting over");
     }

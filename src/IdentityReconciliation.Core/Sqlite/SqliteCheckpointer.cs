@@ -21,7 +21,7 @@ namespace IdentityReconciliation.Sqlite;
 /// after a passive checkpoint, this thread runs a <c>TRUNCATE</c> checkpoint with a short busy timeout
 /// (<see cref="EscalationBusyTimeout"/>): it takes the write lock, waits for the readers of old frames to finish, and cuts
 /// the WAL to zero bytes. Writers wait for it at most that long; when it cannot finish (a reader, often in another
-/// process, holds an old snapshot), it gives up and tries again when the WAL has doubled.
+/// process, holds an old snapshot), it gives up and tries again when the WAL has grown by another four thresholds.
 /// </para>
 /// <para>
 /// Several processes may share the file, each store with its writer and checkpointer: every checkpointer copies the
@@ -67,12 +67,6 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>Held by every checkpoint this process runs, this thread's and the one after an erasure.</summary>
     public object Gate { get; } = new();
-
-    /// <summary>The checkpoints this thread has run, passive and truncating, whatever their outcome (for tests).</summary>
-    public long Runs { get; private set; }
-
-    /// <summary>The checkpoints the writer ran itself because this thread had fallen behind (for tests).</summary>
-    public long CatchUps { get; private set; }
 
     /// <summary>
     /// Called by the writer after a commit with the pages it wrote to the WAL; wakes the thread at the threshold. When
@@ -151,7 +145,6 @@ internal sealed class SqliteCheckpointer : IDisposable
             try
             {
                 _session ??= _open();
-                Runs++;
                 if (!_session.Checkpoint(SqliteCheckpointMode.Passive, out var frames))
                 {
                     return; // another connection is checkpointing right now: it copies our frames too
@@ -187,7 +180,6 @@ internal sealed class SqliteCheckpointer : IDisposable
         lock (Gate)
         {
             Interlocked.Exchange(ref _pages, 0);
-            CatchUps++;
             bool done;
             int frames;
             try
@@ -216,16 +208,15 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// <summary>Readers kept the WAL from starting over: wait for them briefly, holding off writers, and cut the file.</summary>
     private void Truncate(int frames)
     {
-        Runs++;
         var session = _session!;
         session.SetBusyTimeout(EscalationBusyTimeout);
         try
         {
             if (!session.Checkpoint(SqliteCheckpointMode.Truncate, out _))
             {
-                // A reader holds an old snapshot for longer than the writers should wait: try again when the WAL has
-                // doubled, so that a long reader costs the writers a wait per doubling, not one per threshold.
-                _escalateAt = Math.Max(_escalateAt, (long)frames * 2);
+                // A reader holds an old snapshot for longer than the writers should wait: try again four thresholds
+                // later, so that a long reader costs the writers one short wait per four thresholds of writes.
+                _escalateAt = (long)frames + (_threshold * EscalationFactor);
                 Log.SqliteWalNotTruncated(_logger, frames, _escalateAt);
                 return;
             }
