@@ -31,7 +31,7 @@ public sealed class MultiProcessTests : IDisposable
     public static string CrashEmail(int caller, int index) => $"crash{caller}-{index}@x.io";
 
     [Fact]
-    public async Task IdentifyAsync_ThreeProcessesCheckpointingEveryFewPages_InvariantsHoldAndTheWalStaysSmall()
+    public async Task IdentifyAsync_ThreeProcessesCheckpointingEveryFewPages_InvariantsHoldAndTheFileIsSound()
     {
         // Each process's checkpointer runs after every 8 pages its writer adds, so checkpoints of the three processes
         // overlap each other's commits and each other all the time (SQLite lets one run at a time).
@@ -45,8 +45,6 @@ public sealed class MultiProcessTests : IDisposable
         var children = new[] { 111, 222 }.Select(seed => Start("hammer", _database.FilePath, seed.ToString(System.Globalization.CultureInfo.InvariantCulture), RequestsPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture), threshold)).ToArray();
         await GoAsync(children);
 
-        long largestWal = 0;
-        var walFile = new FileInfo(_database.FilePath + "-wal");
         var options = Microsoft.Extensions.Options.Options.Create(new SqliteContactStoreOptions { ConnectionString = _database.ConnectionString, CheckpointThreshold = Threshold });
         await using (var store = new SqliteContactStore(options))
         {
@@ -56,9 +54,6 @@ public sealed class MultiProcessTests : IDisposable
                 foreach (var (email, phone) in chunk)
                 {
                     await reconciler.IdentifyAsync(new IdentifyRequest(email, phone), ct);
-                    walFile.Refresh();
-                    var length = walFile.Exists ? walFile.Length : 0;
-                    InterlockedMax(ref largestWal, length);
                 }
             });
         }
@@ -68,11 +63,14 @@ public sealed class MultiProcessTests : IDisposable
         var rows = SqliteRows.ReadAll(_database);
         var all = new[] { 111, 222, 333 }.SelectMany(seed => Requests(seed, RequestsPerProcess)).ToList();
         GraphInvariants.AssertHold(rows, all, new IdentityReconciliationOptions());
-        largestWal.Should().BeGreaterThan(0, "the WAL was sampled while the processes wrote");
 
-        // 3,000 requests write thousands of pages (over 2,000 frames when nothing checkpoints); the WAL held a fraction.
-        const long FrameSize = 4096 + 24;
-        largestWal.Should().BeLessThan(1536 * FrameSize, "the checkpointers kept copying the WAL back while the processes wrote");
+        // Checkpoints of three processes ran over each other's commits and each other: the file is sound. (How large the
+        // WAL grows here depends on how long a starved reader in another process holds its snapshot, which SQLite's own
+        // checkpoints cannot shorten either; the bound is tested in one process, SqliteCheckpointerTests.)
+        using var raw = _database.OpenRaw();
+        using var check = raw.CreateCommand();
+        check.CommandText = "PRAGMA integrity_check";
+        check.ExecuteScalar().Should().Be("ok");
     }
 
     [Fact]
@@ -333,15 +331,6 @@ public sealed class MultiProcessTests : IDisposable
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Interlocked.Read(ref target);
-        while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
-        {
-            current = seen;
-        }
     }
 
     private static async Task<string> ReadErrorIfExitedAsync(Process child) =>
