@@ -3,9 +3,9 @@ using Microsoft.Data.Sqlite;
 namespace IdentityReconciliation.Sqlite;
 
 /// <summary>
-/// The change-feed, history and person reads of one read connection, each a Microsoft.Data.Sqlite command prepared on
-/// first use and kept with the connection: these reads are not on the identify path, so they are not hand-bound like
-/// <see cref="SqliteTouchedQuery"/>. Not thread-safe: one per connection.
+/// The change-feed, history and person reads of one read session (<see cref="SqliteSession.Feed"/>), each a
+/// Microsoft.Data.Sqlite command prepared on first use and kept with the connection: these reads are not on the identify
+/// path, so they are not hand-bound like the session's own statements. Not thread-safe: one per connection.
 /// </summary>
 internal sealed class SqliteChangeFeedQuery(SqliteConnection connection) : IDisposable
 {

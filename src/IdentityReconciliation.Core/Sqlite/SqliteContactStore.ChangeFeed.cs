@@ -3,8 +3,8 @@ using Microsoft.Data.Sqlite;
 namespace IdentityReconciliation.Sqlite;
 
 // The change feed, history and person loading. The writer appends the entries in the savepoint of the request (or erasure)
-// that made them (SqliteWriter); the reads run on the pooled read connections, like FindClustersAsync (SqliteChangeFeedQuery);
-// the SQL is in SqliteChangeFeedSql.
+// that made them (SqliteWriter, SqliteSession.AppendChange); the reads run on the idle read sessions, like FindClustersAsync
+// (SqliteSession.Feed, a SqliteChangeFeedQuery); the SQL is in SqliteChangeFeedSql.
 public sealed partial class SqliteContactStore
 {
     /// <inheritdoc />
@@ -68,7 +68,7 @@ public sealed partial class SqliteContactStore
         }
     }
 
-    /// <summary>Runs a read on a pooled read connection, translating a busy database as <see cref="FindClustersAsync"/> does.</summary>
+    /// <summary>Runs a read on an idle read session, translating a busy database as <see cref="FindClustersAsync"/> does.</summary>
     private async Task<T> ReadAsync<T>(Func<SqliteChangeFeedQuery, CancellationToken, T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -9,8 +9,8 @@ using Microsoft.Extensions.Options;
 namespace IdentityReconciliation.Sqlite;
 
 /// <summary>
-/// The default <see cref="IContactStore"/>: Dapper over Microsoft.Data.Sqlite, in one embedded database file that needs
-/// no server. Safe for many concurrent callers in one process and for several processes sharing the file.
+/// The default <see cref="IContactStore"/>: one embedded SQLite database file that needs no server, reached through
+/// statements prepared once per connection. Safe for many concurrent callers in one process and for several processes sharing the file.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -31,10 +31,16 @@ namespace IdentityReconciliation.Sqlite;
 /// <see cref="ContactStoreBusyException"/> and nothing of it is written.
 /// </para>
 /// <para>
-/// Lookups run on a small pool of open read connections, each with its statements prepared once. Schema work uses
-/// Dapper; the hot lookup runs its prepared statements through SQLitePCLRaw on those connections, and writes use
-/// prepared Microsoft.Data.Sqlite commands, because re-preparing and re-binding per call (as any command-per-call mapper
-/// does) costs more than the lookup itself and allocates several kilobytes per request.
+/// Lookups run on a small pool of open read connections, and writes on the writer's, each a session
+/// (<c>SqliteSession</c>) with its statements prepared once and run through SQLitePCLRaw, because re-preparing and
+/// re-binding per call (as any command-per-call mapper does) costs more than the lookup itself and allocates several
+/// kilobytes per request. Schema work uses Dapper; the change-feed reads and erasure use Microsoft.Data.Sqlite commands.
+/// </para>
+/// <para>
+/// No commit checkpoints the WAL: the writer runs with <c>wal_autocheckpoint = 0</c>, and a background thread of the store,
+/// on a connection of its own, copies the WAL back into the database file once the writes have added
+/// <see cref="SqliteContactStoreOptions.CheckpointThreshold"/> pages, and truncates it when constant readers keep it from
+/// starting over (see the option).
 /// </para>
 /// </remarks>
 public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAsyncDisposable
@@ -58,11 +64,13 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     private readonly long _mmapSize;
     private readonly int _maxBatchSize;
     private readonly bool _recordChangeFeed;
+    private readonly int _checkpointThreshold;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
-    private readonly Stack<ReaderSession> _idleReaders = new();
+    private readonly Stack<SqliteSession> _idleReaders = new();
     private readonly object _gate = new();
     private SqliteWriter? _writer;
+    private SqliteCheckpointer? _checkpointer;
     private volatile bool _initialized;
     private volatile bool _disposed;
 
@@ -104,6 +112,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         _mmapSize = value.MemoryMapSize;
         _maxBatchSize = value.MaxBatchSize;
         _recordChangeFeed = value.RecordChangeFeed;
+        _checkpointThreshold = value.CheckpointThreshold;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
@@ -121,7 +130,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         try
         {
             // One read transaction: one consistent snapshot of the WAL database, never blocked by the writer.
-            var contacts = session.Query.Execute(identifiers, inTransaction: false);
+            var contacts = session.LoadTouched(identifiers, inTransaction: false);
             ReturnReader(session);
             return contacts;
         }
@@ -165,6 +174,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     public void Dispose()
     {
         SqliteWriter? writer;
+        SqliteCheckpointer? checkpointer;
         lock (_gate)
         {
             if (_disposed)
@@ -175,13 +185,16 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             _disposed = true;
             writer = _writer;
             _writer = null;
+            checkpointer = _checkpointer;
+            _checkpointer = null;
             while (_idleReaders.TryPop(out var session))
             {
                 session.Dispose();
             }
         }
 
-        writer?.Dispose();
+        writer?.Dispose(); // first: the queued requests commit, and may still report pages to the checkpointer
+        checkpointer?.Dispose();
     }
 
     /// <inheritdoc cref="Dispose"/>
@@ -202,11 +215,16 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _writer ??= new SqliteWriter(OpenWriteConnection, _maxBatchSize, _recordChangeFeed, "IdentityReconciliation SQLite writer", _logger);
+            if (_writer is null && _checkpointThreshold > 0)
+            {
+                _checkpointer = new SqliteCheckpointer(() => new SqliteSession(OpenConnection(ConnectionRole.Checkpointer)), _checkpointThreshold, "IdentityReconciliation SQLite checkpointer", _logger);
+            }
+
+            return _writer ??= new SqliteWriter(() => new SqliteSession(OpenConnection(ConnectionRole.Writer)), _maxBatchSize, _recordChangeFeed, TimeSpan.FromMilliseconds(_busyTimeoutMilliseconds), _checkpointer, "IdentityReconciliation SQLite writer", _logger);
         }
     }
 
-    private ReaderSession RentReader()
+    private SqliteSession RentReader()
     {
         lock (_gate)
         {
@@ -217,10 +235,10 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             }
         }
 
-        return new ReaderSession(OpenConnection(write: false));
+        return new SqliteSession(OpenConnection(ConnectionRole.Reader));
     }
 
-    private void ReturnReader(ReaderSession session)
+    private void ReturnReader(SqliteSession session)
     {
         lock (_gate)
         {
@@ -234,9 +252,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         session.Dispose();
     }
 
-    private SqliteConnection OpenWriteConnection() => OpenConnection(write: true);
-
-    private SqliteConnection OpenConnection(bool write)
+    private SqliteConnection OpenConnection(ConnectionRole role)
     {
         var connection = new SqliteConnection(_connectionString);
         try
@@ -247,9 +263,16 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             var mmap = _mmapSize.ToString(CultureInfo.InvariantCulture);
             // The one writer gets a 32 MiB page cache: merges touch rows all over the file, and its cache outlives batches.
             // secure_delete zeroes what a delete or an update frees, so that an erased value does not survive in free space.
-            pragma.CommandText = write
-                ? $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;"
-                : $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;";
+            // With a checkpointer, the writer never checkpoints inside a commit (wal_autocheckpoint = 0); the checkpointer
+            // syncs as durably as the writer does.
+            var autocheckpoint = _checkpointThreshold > 0 ? " PRAGMA wal_autocheckpoint = 0;" : string.Empty;
+            pragma.CommandText = role switch
+            {
+                ConnectionRole.Writer => $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;{autocheckpoint}",
+                // Reading once opens the WAL on the checkpointer's connection; it waits for nobody except when truncating.
+                ConnectionRole.Checkpointer => $"PRAGMA busy_timeout = 0; PRAGMA synchronous = {_synchronous}; PRAGMA secure_delete = ON; SELECT count(*) FROM sqlite_schema;",
+                _ => $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;",
+            };
             pragma.ExecuteNonQuery();
             return connection;
         }
@@ -271,7 +294,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             }
 
             ObjectDisposedException.ThrowIf(_disposed, this);
-            using var connection = OpenConnection(write: true);
+            using var connection = OpenConnection(ConnectionRole.Writer);
             await connection.ExecuteAsync(new CommandDefinition("PRAGMA journal_mode = WAL;", cancellationToken: cancellationToken)).ConfigureAwait(false);
             using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
             var version = await connection.ExecuteScalarAsync<int>(new CommandDefinition("PRAGMA user_version;", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -321,21 +344,10 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         ContactStoreBusyException.DefaultRetryAfter,
         exception);
 
-    /// <summary>An open read connection with the touched-clusters statement prepared on it, and the change-feed reads.</summary>
-    private sealed class ReaderSession(SqliteConnection connection) : IDisposable
+    private enum ConnectionRole
     {
-        private SqliteChangeFeedQuery? _feed;
-
-        public SqliteTouchedQuery Query { get; } = new(connection);
-
-        /// <summary>The change-feed reads, prepared on first use: most sessions only ever serve lookups.</summary>
-        public SqliteChangeFeedQuery Feed => _feed ??= new(connection);
-
-        public void Dispose()
-        {
-            Query.Dispose();
-            _feed?.Dispose();
-            connection.Dispose();
-        }
+        Reader,
+        Writer,
+        Checkpointer,
     }
 }

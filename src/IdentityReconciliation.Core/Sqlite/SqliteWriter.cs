@@ -10,10 +10,8 @@ namespace IdentityReconciliation.Sqlite;
 /// </summary>
 /// <remarks>
 /// <para>
-/// When the writer is idle, nothing is queued and the thread pool has no work waiting, the caller applies its request
-/// itself, on its own thread, with no hand-off. Otherwise requests queue up, and a dedicated thread applies them in
-/// batches.
-/// Either way only one batch runs at a time, and it is the only user of the write connection.
+/// Who applies a batch, and which requests it holds, is <see cref="SqliteWriteQueue"/>'s business (inline when the writer
+/// is idle, else its thread); this type is the batch protocol, on one <see cref="SqliteSession"/> that it alone uses.
 /// </para>
 /// <para>
 /// A batch is one <c>BEGIN IMMEDIATE</c> transaction: the file's write lock is held from before the first request's
@@ -29,8 +27,12 @@ namespace IdentityReconciliation.Sqlite;
 /// </para>
 /// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
 /// <para>
+/// The writer's connection never checkpoints inside a commit: after each commit it reports the pages it wrote to the
+/// <see cref="SqliteCheckpointer"/>, which checkpoints on its own connection (and, far behind, on this one).
+/// </para>
+/// <para>
 /// Erasures go through the same queue (so they serialise with identify requests here, and with other processes through
-/// the write lock). After a batch that holds one commits, the writer runs <c>PRAGMA wal_checkpoint(TRUNCATE)</c> before it
+/// the write lock). After a batch that holds one commits, the writer runs a <c>TRUNCATE</c> checkpoint before it
 /// completes the batch's tasks: the WAL's old page images, which may still hold an erased value, are copied into the
 /// database (where <c>secure_delete</c> has zeroed the value) and the WAL file is cut to zero bytes. If another connection
 /// keeps an older snapshot open past the busy timeout, the checkpoint cannot finish; it is logged and tried again, without
@@ -39,189 +41,60 @@ namespace IdentityReconciliation.Sqlite;
 /// </remarks>
 internal sealed class SqliteWriter : IDisposable
 {
-    private readonly object _gate = new();
-    private readonly Queue<WriteOperation> _queue = new();
-    private readonly Func<SqliteConnection> _open;
-    private readonly int _maxBatchSize;
-    private readonly Thread _thread;
-    private readonly List<WriteOperation> _batch;
-    private readonly List<WriteOperation> _inline = new(1);
+    private readonly Func<SqliteSession> _open;
     private readonly ILogger _logger;
     private readonly bool _recordChangeFeed;
-    private bool _busy;
-    private bool _stopping;
+    private readonly TimeSpan _busyTimeout;
+    private readonly SqliteCheckpointer? _checkpointer;
+    private readonly SqliteWriteQueue _queue;
     private bool _checkpointPending;
+    private SqliteSession? _session;
 
-    private SqliteConnection? _connection;
-    private SqliteCommand? _begin;
-    private SqliteCommand? _commit;
-    private SqliteCommand? _rollback;
-    private SqliteCommand? _savepoint;
-    private SqliteCommand? _release;
-    private SqliteCommand? _rollbackToSavepoint;
-    private SqliteTouchedQuery? _load;
-    private SqliteCommand? _insert;
-    private SqliteCommand? _update;
-    private SqliteCommand? _insertLink;
-    private SqliteCommand? _appendChange;
-
-    public SqliteWriter(Func<SqliteConnection> open, int maxBatchSize, bool recordChangeFeed, string name, ILogger logger)
+    public SqliteWriter(Func<SqliteSession> open, int maxBatchSize, bool recordChangeFeed, TimeSpan busyTimeout, SqliteCheckpointer? checkpointer, string name, ILogger logger)
     {
         _open = open;
         _logger = logger;
-        _maxBatchSize = maxBatchSize;
         _recordChangeFeed = recordChangeFeed;
-        _batch = new List<WriteOperation>(maxBatchSize);
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
-        _thread.Start();
+        _busyTimeout = busyTimeout;
+        _checkpointer = checkpointer;
+        _queue = new SqliteWriteQueue(maxBatchSize, ExecuteBatch, DisposeSession, name);
     }
 
-    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken);
-        }
-
-        return Enqueue(new WriteOperation(identifiers, plan, cancellationToken));
-    }
+    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken)
+            : _queue.Enqueue(new SqliteWriteOperation(identifiers, plan, cancellationToken));
 
     /// <summary>Queues an erasure of the identifiers, or of the person of <paramref name="personId"/> when it is set.</summary>
-    public Task<IReadOnlyList<Contact>> EnqueueErasureAsync(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken);
-        }
-
-        return Enqueue(new WriteOperation(identifiers, personId, plan, cancellationToken));
-    }
+    public Task<IReadOnlyList<Contact>> EnqueueErasureAsync(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+            ? Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken)
+            : _queue.Enqueue(new SqliteWriteOperation(identifiers, personId, plan, cancellationToken));
 
     /// <summary>Queues a pruning of the change feed (see <see cref="IContactStore.PruneChangesAsync"/>); returns the number of entries deleted.</summary>
     public async Task<long> EnqueuePruneAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var operation = new WriteOperation(new ChangeFeedPruning(olderThan, keepNewest), cancellationToken);
-        await Enqueue(operation).ConfigureAwait(false);
+        var operation = new SqliteWriteOperation(new SqliteWriteOperation.ChangeFeedPruning(olderThan, keepNewest), cancellationToken);
+        await _queue.Enqueue(operation).ConfigureAwait(false);
         return operation.Pruned;
     }
 
-    private Task<IReadOnlyList<Contact>> Enqueue(WriteOperation operation)
+    /// <summary>Stops after the requests already queued, and closes the connection.</summary>
+    public void Dispose() => _queue.Dispose();
+
+    private void ExecuteBatch(List<SqliteWriteOperation> batch)
     {
-        lock (_gate)
-        {
-            if (_stopping)
-            {
-                return Task.FromException<IReadOnlyList<Contact>>(new ObjectDisposedException(nameof(SqliteContactStore)));
-            }
-
-            // Inline only when that costs nobody: the writer is idle, nothing is queued, and no other work waits for a
-            // thread-pool thread (a write blocks its thread through the commit's fsync; under load, blocking pool
-            // threads would starve the lookups, so requests go to the writer thread and are batched there).
-            if (_busy || _queue.Count > 0 || ThreadPool.PendingWorkItemCount > 0)
-            {
-                _queue.Enqueue(operation);
-                Monitor.Pulse(_gate);
-                return operation.Task;
-            }
-
-            _busy = true;
-        }
-
-        // Idle writer, empty queue: apply it here, without waking another thread.
+        SqliteSession session;
         try
         {
-            _inline.Add(operation);
-            ExecuteBatch(_inline);
-        }
-        finally
-        {
-            _inline.Clear();
-            lock (_gate)
-            {
-                _busy = false;
-                Monitor.Pulse(_gate); // requests that queued meanwhile go to the writer thread
-            }
-        }
-
-        return operation.Task;
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.Pulse(_gate);
-        }
-
-        if (Thread.CurrentThread != _thread)
-        {
-            _thread.Join();
-        }
-    }
-
-    private void Run()
-    {
-        while (true)
-        {
-            lock (_gate)
-            {
-                while (_busy || (_queue.Count == 0 && !_stopping))
-                {
-                    Monitor.Wait(_gate);
-                }
-
-                if (_queue.Count == 0)
-                {
-                    break; // stopping, nothing queued and nobody writing: the connection can go
-                }
-
-                _busy = true;
-                while (_batch.Count < _maxBatchSize && _queue.TryDequeue(out var operation))
-                {
-                    if (operation.CancellationToken.IsCancellationRequested)
-                    {
-                        operation.Cancel();
-                    }
-                    else
-                    {
-                        _batch.Add(operation);
-                    }
-                }
-            }
-
-            try
-            {
-                if (_batch.Count > 0)
-                {
-                    ExecuteBatch(_batch);
-                }
-            }
-            finally
-            {
-                _batch.Clear();
-                lock (_gate)
-                {
-                    _busy = false;
-                }
-            }
-        }
-
-        DisposeConnection();
-    }
-
-    private void ExecuteBatch(List<WriteOperation> batch)
-    {
-        try
-        {
-            EnsureConnection();
-            _begin!.ExecuteNonQuery();
+            session = _session ??= _open();
+            session.BeginImmediate();
         }
         catch (Exception ex)
         {
             // Could not even take the write lock (busy timeout, I/O error): nothing was written.
-            DisposeConnection();
+            DisposeSession();
             foreach (var operation in batch)
             {
                 operation.Fail(ex);
@@ -238,19 +111,19 @@ internal sealed class SqliteWriter : IDisposable
             {
                 if (useSavepoints)
                 {
-                    _savepoint!.ExecuteNonQuery();
+                    session.Savepoint();
                 }
 
-                operation.Result = Apply(operation);
+                operation.Result = Apply(session, operation);
                 if (useSavepoints)
                 {
-                    _release!.ExecuteNonQuery();
+                    session.Release();
                 }
             }
             catch (Exception ex)
             {
                 operation.Error = ex;
-                if (!TryRollBackToSavepoint(useSavepoints))
+                if (!TryRollBackToSavepoint(session, useSavepoints))
                 {
                     // The transaction itself is gone (SQLite rolls back on some errors, such as a full disk): what the
                     // earlier requests of the batch did is lost with it, so none of them may be acknowledged.
@@ -264,17 +137,19 @@ internal sealed class SqliteWriter : IDisposable
         {
             try
             {
-                _commit!.ExecuteNonQuery();
+                session.Commit();
             }
             catch (Exception ex)
             {
                 fatal = ex;
             }
+
+            _checkpointer?.PagesWritten(session.TakePagesWritten(), session);
         }
 
         if (fatal is not null)
         {
-            TryRollBack();
+            TryRollBack(session);
             foreach (var operation in batch)
             {
                 operation.Fail(operation.Error ?? fatal);
@@ -285,11 +160,11 @@ internal sealed class SqliteWriter : IDisposable
 
         if (batch.Exists(static o => o.ErasurePlan is not null && o.Error is null))
         {
-            CheckpointAfterErasure(retry: false);
+            CheckpointAfterErasure(session, retry: false);
         }
         else if (_checkpointPending)
         {
-            CheckpointAfterErasure(retry: true);
+            CheckpointAfterErasure(session, retry: true);
         }
 
         foreach (var operation in batch)
@@ -302,25 +177,20 @@ internal sealed class SqliteWriter : IDisposable
     /// Copies the WAL into the database and truncates it, so that no old page image of an erased value survives in it.
     /// Right after an erasure it waits for readers up to the busy timeout (the erasure's caller waits with it); a retry
     /// after an ordinary batch does not wait at all, so that a long reader elsewhere never slows down ordinary writes.
+    /// Under the checkpointer's gate, this process's own checkpointer is not checkpointing (SQLite would refuse this one).
     /// </summary>
-    private void CheckpointAfterErasure(bool retry)
+    private void CheckpointAfterErasure(SqliteSession session, bool retry)
     {
-        long? busyTimeout = null;
         try
         {
-            using var command = _connection!.CreateCommand();
             if (retry)
             {
-                command.CommandText = "PRAGMA busy_timeout";
-                busyTimeout = (long)command.ExecuteScalar()!;
-                command.CommandText = "PRAGMA busy_timeout = 0";
-                command.ExecuteNonQuery();
+                session.SetBusyTimeout(TimeSpan.Zero);
             }
 
-            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            using (var reader = command.ExecuteReader())
+            lock (_checkpointer?.Gate ?? session)
             {
-                _checkpointPending = !reader.Read() || reader.GetInt64(0) != 0;
+                _checkpointPending = !session.Checkpoint(SqliteCheckpointMode.Truncate, out _);
             }
 
             if (_checkpointPending && !retry)
@@ -339,35 +209,33 @@ internal sealed class SqliteWriter : IDisposable
         }
         finally
         {
-            if (busyTimeout is { } milliseconds)
+            if (retry)
             {
-                RestoreBusyTimeout(milliseconds);
+                RestoreBusyTimeout(session);
             }
         }
     }
 
-    private void RestoreBusyTimeout(long milliseconds)
+    private void RestoreBusyTimeout(SqliteSession session)
     {
         try
         {
-            using var command = _connection!.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout = {milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            command.ExecuteNonQuery();
+            session.SetBusyTimeout(_busyTimeout);
         }
         catch (SqliteException)
         {
-            DisposeConnection(); // the next batch opens a connection with the configured timeout
+            DisposeSession(); // the next batch opens a connection with the configured timeout
         }
     }
 
-    private IReadOnlyList<Contact> Apply(WriteOperation operation)
+    private IReadOnlyList<Contact> Apply(SqliteSession session, SqliteWriteOperation operation)
     {
         if (operation.ErasurePlan is { } erasurePlan)
         {
-            var (scope, erasure) = SqliteErasure.Execute(_connection!, operation.Identifiers, operation.PersonId, erasurePlan);
+            var (scope, erasure) = SqliteErasure.Execute(session.Connection, operation.Identifiers, operation.PersonId, erasurePlan);
             if (_recordChangeFeed && !erasure.IsEmpty)
             {
-                AppendChanges(ContactChangeFeed.Describe(scope, erasure, ErasureTime(erasure)));
+                AppendChanges(session, ContactChangeFeed.Describe(scope, erasure, ErasureTime(erasure)));
             }
 
             return erasure.ApplyTo(scope);
@@ -375,37 +243,21 @@ internal sealed class SqliteWriter : IDisposable
 
         if (operation.Pruning is { } pruning)
         {
-            operation.Pruned = Prune(pruning);
+            operation.Pruned = session.Prune(pruning.OlderThan, pruning.KeepNewest);
             return [];
         }
 
-        var touched = _load!.Execute(operation.Identifiers, inTransaction: true);
+        var touched = session.LoadTouched(operation.Identifiers, inTransaction: true);
         var changes = operation.Plan!(touched);
         if (changes.IsEmpty)
         {
             return touched;
         }
 
-        long? insertedId = null;
-        if (changes.Insert is { } insert)
-        {
-            var parameters = _insert!.Parameters;
-            SqliteSql.Bind(parameters[0], insert.PhoneNumber);
-            SqliteSql.Bind(parameters[1], insert.Email);
-            SqliteSql.Bind(parameters[2], insert.LinkedId);
-            parameters[3].Value = SqliteSql.ToText(insert.LinkPrecedence);
-            parameters[4].Value = SqliteSql.FormatTimestamp(insert.CreatedAt);
-            insertedId = (long)_insert.ExecuteScalar()!;
-        }
-
+        long? insertedId = changes.Insert is { } insert ? session.Insert(insert) : null;
         foreach (var update in changes.Updates)
         {
-            var parameters = _update!.Parameters;
-            SqliteSql.Bind(parameters[0], update.LinkedId);
-            parameters[1].Value = SqliteSql.ToText(update.LinkPrecedence);
-            parameters[2].Value = SqliteSql.FormatTimestamp(update.UpdatedAt);
-            parameters[3].Value = update.Id;
-            if (_update.ExecuteNonQuery() != 1)
+            if (!session.Update(update))
             {
                 throw new InvalidOperationException($"Contact {update.Id} was not found for update under the store's own write lock.");
             }
@@ -413,16 +265,12 @@ internal sealed class SqliteWriter : IDisposable
 
         if (changes.Link is { } link)
         {
-            var parameters = _insertLink!.Parameters;
-            parameters[0].Value = link.Email;
-            parameters[1].Value = link.PhoneNumber;
-            parameters[2].Value = SqliteSql.FormatTimestamp(link.CreatedAt);
-            _insertLink.ExecuteNonQuery();
+            session.InsertLink(link);
         }
 
         if (_recordChangeFeed)
         {
-            AppendChanges(ContactChangeFeed.Describe(touched, changes, insertedId));
+            AppendChanges(session, ContactChangeFeed.Describe(touched, changes, insertedId));
         }
 
         return changes.ApplyTo(touched, insertedId);
@@ -454,59 +302,25 @@ internal sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>One prepared insert per entry, in the caller's transaction (and savepoint); SQLite gives each its rowid.</summary>
-    private void AppendChanges(IReadOnlyList<ContactChange> entries)
+    private static void AppendChanges(SqliteSession session, IReadOnlyList<ContactChange> entries)
     {
-        var parameters = _appendChange!.Parameters;
         foreach (var entry in entries)
         {
-            parameters[0].Value = SqliteSql.FormatTimestamp(entry.OccurredAt);
-            parameters[1].Value = (long)entry.Kind;
-            parameters[2].Value = entry.ContactId;
-            SqliteSql.Bind(parameters[3], entry.PrimaryContactId);
-            SqliteSql.Bind(parameters[4], SqliteChangeFeedSql.FormatRelated(entry.RelatedContactIds));
-            _appendChange.ExecuteNonQuery();
+            session.AppendChange(entry);
         }
     }
 
-    /// <summary>Deletes by age, then beyond the newest entries to keep; never the newest entry.</summary>
-    private long Prune(ChangeFeedPruning pruning)
-    {
-        long deleted = 0;
-        using var command = _connection!.CreateCommand();
-        if (pruning.OlderThan is { } olderThan)
-        {
-            command.CommandText = SqliteChangeFeedSql.PruneOlderThan;
-            command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(olderThan));
-            deleted += command.ExecuteNonQuery();
-            command.Parameters.Clear();
-        }
-
-        if (pruning.KeepNewest is { } keepNewest)
-        {
-            command.CommandText = SqliteChangeFeedSql.PruneBeyondNewest;
-            command.Parameters.AddWithValue("@Skip", Math.Max(keepNewest, 1) - 1);
-            deleted += command.ExecuteNonQuery();
-        }
-
-        return deleted;
-    }
-
-    private bool TryRollBackToSavepoint(bool useSavepoints)
+    private static bool TryRollBackToSavepoint(SqliteSession session, bool useSavepoints)
     {
         try
         {
-            if (SQLitePCL.raw.sqlite3_get_autocommit(_connection!.Handle) != 0)
+            if (!session.InTransaction || !useSavepoints)
             {
-                return false; // no transaction any more
+                return false; // no transaction any more, or a lone request: roll back the whole transaction
             }
 
-            if (!useSavepoints)
-            {
-                return false; // a lone request: roll back the whole transaction
-            }
-
-            _rollbackToSavepoint!.ExecuteNonQuery();
-            _release!.ExecuteNonQuery();
+            session.RollbackToSavepoint();
+            session.Release();
             return true;
         }
         catch (SqliteException)
@@ -515,161 +329,25 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void TryRollBack()
+    private void TryRollBack(SqliteSession session)
     {
         try
         {
-            if (_connection is not null && SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            if (session.InTransaction)
             {
-                _rollback!.ExecuteNonQuery();
+                session.Rollback();
             }
         }
         catch (SqliteException)
         {
             // The connection is in an unknown state: start afresh with the next batch.
-            DisposeConnection();
+            DisposeSession();
         }
     }
 
-    private void EnsureConnection()
+    private void DisposeSession()
     {
-        if (_connection is not null)
-        {
-            return;
-        }
-
-        var connection = _open();
-        try
-        {
-            _begin = Prepare(connection, "BEGIN IMMEDIATE");
-            _commit = Prepare(connection, "COMMIT");
-            _rollback = Prepare(connection, "ROLLBACK");
-            _savepoint = Prepare(connection, "SAVEPOINT identify");
-            _release = Prepare(connection, "RELEASE identify");
-            _rollbackToSavepoint = Prepare(connection, "ROLLBACK TO identify");
-            _load = new SqliteTouchedQuery(connection);
-
-            _insert = connection.CreateCommand();
-            _insert.CommandText = SqliteSql.Insert;
-            _insert.Parameters.Add("@PhoneNumber", SqliteType.Text);
-            _insert.Parameters.Add("@Email", SqliteType.Text);
-            _insert.Parameters.Add("@LinkedId", SqliteType.Integer);
-            _insert.Parameters.Add("@LinkPrecedence", SqliteType.Text);
-            _insert.Parameters.Add("@CreatedAt", SqliteType.Text);
-
-            _update = connection.CreateCommand();
-            _update.CommandText = SqliteSql.Update;
-            _update.Parameters.Add("@LinkedId", SqliteType.Integer);
-            _update.Parameters.Add("@LinkPrecedence", SqliteType.Text);
-            _update.Parameters.Add("@UpdatedAt", SqliteType.Text);
-            _update.Parameters.Add("@Id", SqliteType.Integer);
-
-            _insertLink = connection.CreateCommand();
-            _insertLink.CommandText = SqliteErasureSql.InsertLink;
-            _insertLink.Parameters.Add("@Email", SqliteType.Text);
-            _insertLink.Parameters.Add("@PhoneNumber", SqliteType.Text);
-            _insertLink.Parameters.Add("@CreatedAt", SqliteType.Text);
-
-            _appendChange = connection.CreateCommand();
-            _appendChange.CommandText = SqliteChangeFeedSql.Append;
-            _appendChange.Parameters.Add("@OccurredAt", SqliteType.Text);
-            _appendChange.Parameters.Add("@Kind", SqliteType.Integer);
-            _appendChange.Parameters.Add("@ContactId", SqliteType.Integer);
-            _appendChange.Parameters.Add("@PrimaryContactId", SqliteType.Integer);
-            _appendChange.Parameters.Add("@RelatedContactIds", SqliteType.Text);
-            _connection = connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        _session?.Dispose();
+        _session = null;
     }
-
-    private static SqliteCommand Prepare(SqliteConnection connection, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Prepare();
-        return command;
-    }
-
-    private void DisposeConnection()
-    {
-        foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _update, _insertLink, _appendChange })
-        {
-            command?.Dispose();
-        }
-
-        _load?.Dispose();
-        _load = null;
-
-        _connection?.Dispose();
-        _connection = null;
-    }
-
-    private sealed class WriteOperation : TaskCompletionSource<IReadOnlyList<Contact>>
-    {
-        public WriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
-            : base(TaskCreationOptions.RunContinuationsAsynchronously)
-        {
-            Identifiers = identifiers;
-            Plan = plan;
-            CancellationToken = cancellationToken;
-        }
-
-        public WriteOperation(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> erasurePlan, CancellationToken cancellationToken)
-            : base(TaskCreationOptions.RunContinuationsAsynchronously)
-        {
-            Identifiers = identifiers;
-            PersonId = personId;
-            ErasurePlan = erasurePlan;
-            CancellationToken = cancellationToken;
-        }
-
-        public WriteOperation(ChangeFeedPruning pruning, CancellationToken cancellationToken)
-            : base(TaskCreationOptions.RunContinuationsAsynchronously)
-        {
-            Pruning = pruning;
-            CancellationToken = cancellationToken;
-        }
-
-        public ContactIdentifiers Identifiers { get; }
-
-        public Func<IReadOnlyList<Contact>, ContactChangeSet>? Plan { get; }
-
-        /// <summary>Set for an erasure: of <see cref="Identifiers"/>, or of the person of <see cref="PersonId"/>.</summary>
-        public Func<ErasureScope, ErasureChangeSet>? ErasurePlan { get; }
-
-        public long? PersonId { get; }
-
-        /// <summary>Set for a pruning of the change feed; its result is <see cref="Pruned"/>.</summary>
-        public ChangeFeedPruning? Pruning { get; }
-
-        public long Pruned { get; set; }
-
-        public CancellationToken CancellationToken { get; }
-
-        public IReadOnlyList<Contact>? Result { get; set; }
-
-        public Exception? Error { get; set; }
-
-        public void Complete()
-        {
-            if (Error is not null)
-            {
-                TrySetException(Error);
-            }
-            else
-            {
-                TrySetResult(Result!);
-            }
-        }
-
-        public void Fail(Exception exception) => TrySetException(exception);
-
-        public void Cancel() => TrySetCanceled(CancellationToken);
-    }
-
-    private sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long? KeepNewest);
 }

@@ -1,0 +1,232 @@
+using IdentityReconciliation.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace IdentityReconciliation.Sqlite;
+
+/// <summary>
+/// Copies the WAL back into the database file on a connection and a thread of its own, so that no commit pays for it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The writer's connection runs with <c>wal_autocheckpoint = 0</c>: without it, SQLite checkpoints inside the commit of
+/// whichever transaction takes the WAL past 1,000 pages, and that commit (with every request batched into it) waits for
+/// the copy and the database file's <c>fsync</c>. Instead the writer reports the pages each commit wrote
+/// (<see cref="PagesWritten"/>), and once they add up to the threshold this thread runs a <c>PASSIVE</c> checkpoint,
+/// which copies what no reader still needs without taking any lock a writer or a reader waits for.
+/// </para>
+/// <para>
+/// A passive checkpoint cannot make the WAL start over while readers keep reading from it: under a constant read load it
+/// can copy every frame and still see the file grow. When the WAL holds <see cref="EscalationFactor"/> times the threshold
+/// after a passive checkpoint, this thread runs a <c>TRUNCATE</c> checkpoint with a short busy timeout
+/// (<see cref="EscalationBusyTimeout"/>): it takes the write lock, waits for the readers of old frames to finish, and cuts
+/// the WAL to zero bytes. Writers wait for it at most that long; when it cannot finish (a reader, often in another
+/// process, holds an old snapshot), it gives up and tries again when the WAL has grown by another four thresholds.
+/// </para>
+/// <para>
+/// Several processes may share the file, each store with its writer and checkpointer: every checkpointer copies the
+/// frames of every process, and SQLite lets one checkpoint run at a time (another one gets <c>SQLITE_BUSY</c>
+/// at once, and this thread simply tries again after the next threshold's worth of pages). The checkpoint after an
+/// erasure (<see cref="SqliteWriter"/>) runs under <see cref="Gate"/>, so it never collides with this process's own.
+/// </para>
+/// </remarks>
+internal sealed class SqliteCheckpointer : IDisposable
+{
+    /// <summary>How many thresholds of frames the WAL may hold after a passive checkpoint before it is truncated.</summary>
+    public const int EscalationFactor = 4;
+
+    /// <summary>
+    /// How many thresholds of pages the writer may add while this thread is still busy (a slow <c>fsync</c>, no processor
+    /// free) before the writer stops and checkpoints itself: the one bound that holds however the thread is scheduled.
+    /// </summary>
+    public const int BackPressureFactor = 8;
+
+    /// <summary>How long a truncating checkpoint waits for the write lock and for readers of old frames.</summary>
+    public static readonly TimeSpan EscalationBusyTimeout = TimeSpan.FromMilliseconds(50);
+
+    private readonly object _signal = new();
+    private readonly Func<SqliteSession> _open;
+    private readonly long _threshold;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private long _pages;
+    private bool _stopping;
+    private SqliteSession? _session;
+    private long _escalateAt;
+    private bool _failing;
+
+    public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
+    {
+        _open = open;
+        _threshold = thresholdPages;
+        _escalateAt = _threshold * EscalationFactor;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    /// <summary>Held by every checkpoint this process runs, this thread's and the one after an erasure.</summary>
+    public object Gate { get; } = new();
+
+    /// <summary>
+    /// Called by the writer after a commit with the pages it wrote to the WAL; wakes the thread at the threshold. When
+    /// the thread has fallen <see cref="BackPressureFactor"/> thresholds behind, checkpoints on the writer's connection
+    /// before returning (waiting first for the checkpoint in progress), as SQLite itself would inside the commit.
+    /// </summary>
+    public void PagesWritten(long pages, SqliteSession writer)
+    {
+        if (pages <= 0)
+        {
+            return;
+        }
+
+        var pending = Interlocked.Add(ref _pages, pages);
+        if (pending < _threshold)
+        {
+            return;
+        }
+
+        if (pending >= _threshold * BackPressureFactor)
+        {
+            CatchUp(writer);
+            return;
+        }
+
+        lock (_signal)
+        {
+            Monitor.Pulse(_signal);
+        }
+    }
+
+    /// <summary>Stops the thread after the checkpoint it is running, if any, and closes its connection.</summary>
+    public void Dispose()
+    {
+        lock (_signal)
+        {
+            _stopping = true;
+            Monitor.Pulse(_signal);
+        }
+
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            lock (_signal)
+            {
+                while (!_stopping && Interlocked.Read(ref _pages) < _threshold)
+                {
+                    Monitor.Wait(_signal);
+                }
+
+                if (_stopping)
+                {
+                    break;
+                }
+            }
+
+            Checkpoint();
+        }
+
+        _session?.Dispose();
+        _session = null;
+    }
+
+    private void Checkpoint()
+    {
+        lock (Gate)
+        {
+            Interlocked.Exchange(ref _pages, 0);
+            try
+            {
+                _session ??= _open();
+                if (!_session.Checkpoint(SqliteCheckpointMode.Passive, out var frames))
+                {
+                    return; // another connection is checkpointing right now: it copies our frames too
+                }
+
+                if (_failing)
+                {
+                    _failing = false;
+                    Log.SqliteCheckpointRecovered(_logger);
+                }
+
+                if (frames >= _escalateAt)
+                {
+                    Truncate(frames);
+                }
+            }
+            catch (SqliteException ex)
+            {
+                if (!_failing)
+                {
+                    _failing = true;
+                    Log.SqliteCheckpointFailed(_logger, ex);
+                }
+
+                _session?.Dispose();
+                _session = null; // the next checkpoint opens a fresh connection
+            }
+        }
+    }
+
+    private void CatchUp(SqliteSession writer)
+    {
+        lock (Gate)
+        {
+            Interlocked.Exchange(ref _pages, 0);
+            bool done;
+            int frames;
+            try
+            {
+                done = writer.Checkpoint(SqliteCheckpointMode.Passive, out frames);
+            }
+            catch (SqliteException)
+            {
+                return; // the thread reports a failing checkpoint at its next run; the commit itself succeeded
+            }
+
+            if (done && frames >= _threshold * EscalationFactor)
+            {
+                // Readers kept the WAL from starting over: the thread truncates it, off this commit path.
+                Interlocked.Add(ref _pages, _threshold);
+                lock (_signal)
+                {
+                    Monitor.Pulse(_signal);
+                }
+            }
+
+            // Not done: another process is checkpointing, and copies these frames too.
+        }
+    }
+
+    /// <summary>Readers kept the WAL from starting over: wait for them briefly, holding off writers, and cut the file.</summary>
+    private void Truncate(int frames)
+    {
+        var session = _session!;
+        session.SetBusyTimeout(EscalationBusyTimeout);
+        try
+        {
+            if (!session.Checkpoint(SqliteCheckpointMode.Truncate, out _))
+            {
+                // A reader holds an old snapshot for longer than the writers should wait: try again four thresholds
+                // later, so that a long reader costs the writers one short wait per four thresholds of writes.
+                _escalateAt = (long)frames + (_threshold * EscalationFactor);
+                Log.SqliteWalNotTruncated(_logger, frames, _escalateAt);
+                return;
+            }
+
+            _escalateAt = _threshold * EscalationFactor;
+            Log.SqliteWalTruncated(_logger, frames);
+        }
+        finally
+        {
+            session.SetBusyTimeout(TimeSpan.Zero);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace IdentityReconciliation.Diagnostics;
+
+// The SQLite store's background checkpointer (SqliteCheckpointer). Counts of WAL frames only: nothing of a contact.
+internal static partial class Log
+{
+    [LoggerMessage(14, LogLevel.Warning, "A background WAL checkpoint failed; it is tried again after the next writes")]
+    public static partial void SqliteCheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Information, "Background WAL checkpoints work again")]
+    public static partial void SqliteCheckpointRecovered(ILogger logger);
+
+    [LoggerMessage(16, LogLevel.Warning, "The WAL holds {Frames} frames and could not be truncated (a reader keeps an old snapshot open); trying again when it holds {NextFrames}")]
+    public static partial void SqliteWalNotTruncated(ILogger logger, int frames, long nextFrames);
+
+    [LoggerMessage(17, LogLevel.Debug, "Truncated the WAL after it grew to {Frames} frames under constant readers")]
+    public static partial void SqliteWalTruncated(ILogger logger, int frames);
+}

@@ -1,0 +1,71 @@
+namespace IdentityReconciliation.Sqlite;
+
+/// <summary>
+/// One request to the store's writer: an identify (<see cref="Plan"/>), an erasure (<see cref="ErasurePlan"/>) or a
+/// pruning of the change feed (<see cref="Pruning"/>); its task completes after the commit that holds it.
+/// </summary>
+internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<Contact>>
+{
+    public SqliteWriteOperation(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Identifiers = identifiers;
+        Plan = plan;
+        CancellationToken = cancellationToken;
+    }
+
+    public SqliteWriteOperation(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> erasurePlan, CancellationToken cancellationToken)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Identifiers = identifiers;
+        PersonId = personId;
+        ErasurePlan = erasurePlan;
+        CancellationToken = cancellationToken;
+    }
+
+    public SqliteWriteOperation(ChangeFeedPruning pruning, CancellationToken cancellationToken)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Pruning = pruning;
+        CancellationToken = cancellationToken;
+    }
+
+    public ContactIdentifiers Identifiers { get; }
+
+    public Func<IReadOnlyList<Contact>, ContactChangeSet>? Plan { get; }
+
+    /// <summary>Set for an erasure: of <see cref="Identifiers"/>, or of the person of <see cref="PersonId"/>.</summary>
+    public Func<ErasureScope, ErasureChangeSet>? ErasurePlan { get; }
+
+    public long? PersonId { get; }
+
+    /// <summary>Set for a pruning of the change feed; its result is <see cref="Pruned"/>.</summary>
+    public ChangeFeedPruning? Pruning { get; }
+
+    public long Pruned { get; set; }
+
+    public CancellationToken CancellationToken { get; }
+
+    public IReadOnlyList<Contact>? Result { get; set; }
+
+    public Exception? Error { get; set; }
+
+    public void Complete()
+    {
+        if (Error is not null)
+        {
+            TrySetException(Error);
+        }
+        else
+        {
+            TrySetResult(Result!);
+        }
+    }
+
+    public void Fail(Exception exception) => TrySetException(exception);
+
+    public void Cancel() => TrySetCanceled(CancellationToken);
+
+    /// <summary>What a pruning deletes (see <see cref="IContactStore.PruneChangesAsync"/>).</summary>
+    public sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long? KeepNewest);
+}

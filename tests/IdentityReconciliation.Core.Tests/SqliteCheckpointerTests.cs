@@ -1,0 +1,167 @@
+using IdentityReconciliation.Sqlite;
+using IdentityReconciliation.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace IdentityReconciliation.Tests;
+
+/// <summary>
+/// The background checkpointer on a real file: commits never checkpoint, the WAL stays bounded while readers never stop,
+/// and a threshold of 0 hands checkpoints back to SQLite. (Several processes and a killed process: <see cref="MultiProcessTests"/>.)
+/// </summary>
+public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
+{
+    private const int FrameSize = 4096 + 24;
+
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private long WalLength
+    {
+        get
+        {
+            var file = new FileInfo(_database.FilePath + "-wal");
+            return file.Exists ? file.Length : 0;
+        }
+    }
+
+    private readonly CollectingLogger _logger = new();
+
+    private SqliteContactStore Store(int checkpointThreshold) => new(
+        Options.Create(new SqliteContactStoreOptions
+        {
+            ConnectionString = _database.ConnectionString,
+            CheckpointThreshold = checkpointThreshold,
+            Synchronous = SqliteSynchronousMode.Normal, // the checkpoints are under test, not the flushes
+        }),
+        _logger);
+
+    private static Task WriteNewPersonsAsync(IdentityReconciler reconciler, string prefix, int count, Action? afterEach = null) =>
+        Parallel.ForEachAsync(Enumerable.Range(0, count).Chunk(count / 4), async (chunk, ct) =>
+        {
+            foreach (var i in chunk)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"{prefix}{i}@checkpoint.test", $"+1555{i:0000000}"), ct);
+                afterEach?.Invoke();
+            }
+        });
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1_000_001)]
+    public void Constructor_CheckpointThresholdOutOfRange_FailsNamingTheSetting(int threshold)
+    {
+        var create = () => new SqliteContactStore(Options.Create(new SqliteContactStoreOptions { ConnectionString = _database.ConnectionString, CheckpointThreshold = threshold }));
+
+        create.Should().Throw<OptionsValidationException>().WithMessage("*CheckpointThreshold*");
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ThresholdNeverReached_CommitsNeverCheckpointAndDisposeLeavesEverythingInTheFile()
+    {
+        const int Count = 2000;
+        await using (var store = Store(checkpointThreshold: 1_000_000))
+        {
+            await WriteNewPersonsAsync(new IdentityReconciler(store), "kept", Count);
+
+            // SQLite's automatic checkpoint would have restarted the WAL every 1,000 pages, keeping it near 4 MiB.
+            WalLength.Should().BeGreaterThan(2_500L * FrameSize, "no commit checkpointed: the writer runs with wal_autocheckpoint = 0");
+        }
+
+        SqliteConnection.ClearAllPools();
+        WalLength.Should().Be(0, "the last connection to close checkpointed the WAL and removed it");
+        SqliteRows.ReadAll(_database).Should().HaveCount(Count);
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ThresholdZero_LeavesCheckpointsToSqlite()
+    {
+        await using var store = Store(checkpointThreshold: 0);
+        await WriteNewPersonsAsync(new IdentityReconciler(store), "auto", 2000);
+
+        // Restarted every 1,000 pages (plus the last batch that crossed it).
+        WalLength.Should().BeLessThan(1_600L * FrameSize, "SQLite's automatic checkpoint runs inside the commits");
+        SqliteRows.ReadAll(_database).Should().HaveCount(2000);
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ConstantReaders_TheWalStaysBounded()
+    {
+        const int Threshold = 32;
+        const int Count = 6000;
+        await using var store = Store(Threshold);
+        var reconciler = new IdentityReconciler(store);
+        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+
+        // Readers that never stop, in this store and on connections of their own (as another process would read): at
+        // almost every moment some read transaction holds a snapshot of the WAL.
+        using var stop = new CancellationTokenSource();
+        long reads = 0;
+        var readers = Enumerable.Range(0, 2).Select(i => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await store.FindClustersAsync(new ContactIdentifiers($"read{i}@checkpoint.test", "+15550000001"));
+                Interlocked.Increment(ref reads);
+            }
+        })).Concat(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            using var connection = _database.OpenRaw();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM Contact WHERE email = 'first@checkpoint.test'";
+            while (!stop.IsCancellationRequested)
+            {
+                using var transaction = connection.BeginTransaction(deferred: true);
+                command.Transaction = transaction;
+                command.ExecuteScalar();
+                Thread.Sleep(1); // holds the snapshot across the writer's commits
+                transaction.Commit();
+                Interlocked.Increment(ref reads);
+            }
+        }))).ToArray();
+
+        long largest = 0;
+        var gate = new object();
+        try
+        {
+            await WriteNewPersonsAsync(reconciler, "bounded", Count, () =>
+            {
+                var length = WalLength;
+                lock (gate)
+                {
+                    largest = Math.Max(largest, length);
+                }
+            });
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        output.WriteLine($"largest WAL: {largest / FrameSize} frames; truncated {_logger.Entries.Count(e => e.EventId.Id == 17)} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} truncations given up");
+        _logger.Entries.Should().NotContain(e => e.Message.Contains("@checkpoint.test", StringComparison.Ordinal) || e.Message.Contains("+1555", StringComparison.Ordinal));
+        reads.Should().BeGreaterThan(Count, "the readers kept reading while the writes ran");
+        SqliteRows.ReadAll(_database).Should().HaveCount(Count + 1);
+
+        // Without the checkpointer the WAL would hold every page of 6,000 writes (the first test: over 2,500 frames for
+        // 2,000, so over 7,500 here). With it, the WAL stays at a fraction of that: the writer checkpoints itself when the
+        // thread is 8 thresholds behind, and a WAL that readers keep from starting over is truncated at 4 thresholds,
+        // and a truncation that found a reader too slow is tried again four thresholds later.
+        largest.Should().BeGreaterThan(0);
+        largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and truncated it when readers kept it from starting over");
+    }
+
+    private sealed class CollectingLogger : Microsoft.Extensions.Logging.ILogger<SqliteContactStore>
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, Microsoft.Extensions.Logging.EventId EventId, string Message)> Entries { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
+    }
+}
