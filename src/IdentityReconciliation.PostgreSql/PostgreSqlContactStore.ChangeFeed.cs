@@ -196,7 +196,7 @@ public sealed partial class PostgreSqlContactStore
         await using (batch.ConfigureAwait(false))
         {
             AppendEntries(batch, entries);
-            AddCommand(batch, "COMMIT");
+            batch.Add("COMMIT");
             await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -215,16 +215,14 @@ public sealed partial class PostgreSqlContactStore
         if (entries.Count == 1)
         {
             var entry = entries[0];
-            AddCommand(
-                batch,
-                _feedSql.AppendOne,
-                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-                Parameter("FeedLow", NpgsqlDbType.Integer, low),
-                Parameter("OccurredAt", NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt)),
-                Parameter("Kind", NpgsqlDbType.Smallint, (short)entry.Kind),
-                Parameter("ContactId", NpgsqlDbType.Bigint, entry.ContactId),
-                Parameter("PrimaryId", NpgsqlDbType.Bigint, entry.PrimaryContactId),
-                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Bigint, entry.RelatedContactIds.Count == 0 ? null : entry.RelatedContactIds.ToArray()));
+            batch.Add(_feedSql.AppendOne)
+                .With(NpgsqlDbType.Integer, high)
+                .With(NpgsqlDbType.Integer, low)
+                .With(NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt))
+                .With(NpgsqlDbType.Smallint, (short)entry.Kind)
+                .With(NpgsqlDbType.Bigint, entry.ContactId)
+                .WithNullable(NpgsqlDbType.Bigint, entry.PrimaryContactId)
+                .WithNullable(NpgsqlDbType.Array | NpgsqlDbType.Bigint, entry.RelatedContactIds.Count == 0 ? null : entry.RelatedContactIds.ToArray());
         }
         else
         {
@@ -245,16 +243,14 @@ public sealed partial class PostgreSqlContactStore
                     : "{" + string.Join(',', entry.RelatedContactIds.Select(static id => id.ToString(CultureInfo.InvariantCulture))) + "}";
             }
 
-            AddCommand(
-                batch,
-                _feedSql.Append,
-                Parameter("FeedHigh", NpgsqlDbType.Integer, high),
-                Parameter("FeedLow", NpgsqlDbType.Integer, low),
-                Parameter("OccurredAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt),
-                Parameter("Kinds", NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds),
-                Parameter("ContactIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds),
-                Parameter("PrimaryIds", NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds),
-                Parameter("Related", NpgsqlDbType.Array | NpgsqlDbType.Text, related));
+            batch.Add(_feedSql.Append)
+                .With(NpgsqlDbType.Integer, high)
+                .With(NpgsqlDbType.Integer, low)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, occurredAt)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Smallint, kinds)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, contactIds)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, primaryIds)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Text, related);
         }
     }
 
@@ -300,19 +296,19 @@ public sealed partial class PostgreSqlContactStore
 
             // The entries in order: the sequence numbers them as they are inserted.
             Append = $"""
-                WITH feed_lock AS (SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow))
+                WITH feed_lock AS (SELECT pg_advisory_xact_lock($1, $2))
                 INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
                 SELECT e."occurredAt", e."kind", e."contactId", e."primaryContactId", e."related"::bigint[]
                 FROM feed_lock,
-                     unnest(@OccurredAt, @Kinds, @ContactIds, @PrimaryIds, @Related)
+                     unnest($3::timestamptz[], $4::smallint[], $5::bigint[], $6::bigint[], $7::text[])
                      WITH ORDINALITY AS e("occurredAt", "kind", "contactId", "primaryContactId", "related", "ord")
                 ORDER BY e."ord"
                 """;
 
             AppendOne = $"""
-                WITH feed_lock AS (SELECT pg_advisory_xact_lock(@FeedHigh, @FeedLow))
+                WITH feed_lock AS (SELECT pg_advisory_xact_lock($1, $2))
                 INSERT INTO {change} ("occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds")
-                SELECT @OccurredAt, @Kind, @ContactId, @PrimaryId, @Related FROM feed_lock
+                SELECT $3, $4, $5, $6, $7 FROM feed_lock
                 """;
 
             Changes = $"""
@@ -351,7 +347,7 @@ public sealed partial class PostgreSqlContactStore
         /// <summary>The quoted name of the feed table.</summary>
         public string ChangeTable { get; }
 
-        /// <summary>Inserts the entries of @OccurredAt, @Kinds, @ContactIds, @PrimaryIds and @Related (text of bigint[]), in order.</summary>
+        /// <summary>Takes the feed lock ($1, $2) and inserts the entries of $3 occurredAt[], $4 kinds[], $5 contactIds[], $6 primaryIds[] and $7 related (text of bigint[]), in order (positional parameters).</summary>
         public string Append { get; }
 
         public string AppendOne { get; }

@@ -169,19 +169,6 @@ internal sealed class PostgreSqlQueries
         return contacts;
     }
 
-    /// <summary>Adds a command with named parameters (the erasure and change-feed statements).</summary>
-    public static NpgsqlBatchCommand AddCommand(NpgsqlBatch batch, string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        batch.BatchCommands.Add(command);
-        return command;
-    }
-
-    /// <summary>A named parameter that may be NULL.</summary>
-    public static NpgsqlParameter Parameter(string name, NpgsqlDbType type, object? value) =>
-        new(name, type) { Value = value ?? DBNull.Value };
-
     /// <summary>The text PostgreSQL stores for a precedence.</summary>
     public static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
 
