@@ -53,6 +53,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     private readonly PostgreSqlQueries _queries;
     private readonly PostgreSqlRetryingExecutor _executor;
     private readonly PostgreSqlReconcileTransaction _reconcile;
+    private readonly PostgreSqlConnectorBatches _batches;
     private readonly string _updateSql;
     private readonly bool _vacuumAfterErasure;
     private readonly bool _recordChangeFeed;
@@ -102,7 +103,8 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _feedSql = new FeedSql(_schema);
         _queries = new PostgreSqlQueries(_schema);
         _executor = new PostgreSqlRetryingExecutor(_dataSource, value.MaxRetryAttempts, value.RetryBaseDelay, _timeProvider, _logger);
-        _reconcile = new PostgreSqlReconcileTransaction(_queries, _schema, _recordChangeFeed, AppendEntries, _logger);
+        _batches = new PostgreSqlConnectorBatches(_queries, _dataSource);
+        _reconcile = new PostgreSqlReconcileTransaction(_queries, _batches, _schema, _recordChangeFeed, AppendEntries, _logger);
         _updateSql = $"""
             UPDATE {_queries.ContactTable} SET "linkedId" = @LinkedId, "linkPrecedence" = @LinkPrecedence, "updatedAt" = @UpdatedAt
             WHERE "id" = ANY(@Ids) AND "deletedAt" IS NULL
@@ -199,7 +201,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
 
         // One statement after the plan guard, in one round trip: one consistent snapshot, no locks.
-        return await _executor.RunAsync("lookup", (Queries: _queries, Identifiers: identifiers), static (connection, state, ct) => LookupAsync(connection, state.Queries, state.Identifiers, ct), cancellationToken).ConfigureAwait(false);
+        return await _executor.RunAsync("lookup", (Batches: _batches, Identifiers: identifiers), static (connection, state, ct) => LookupAsync(connection, state.Batches, state.Identifiers, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -238,22 +240,21 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     }
 
     /// <summary>The read-only lookup: the plan guard and the touched clusters, in one round trip; one snapshot, no locks.</summary>
-    private static async Task<IReadOnlyList<Contact>> LookupAsync(NpgsqlConnection connection, PostgreSqlQueries queries, ContactIdentifiers identifiers, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<Contact>> LookupAsync(NpgsqlConnection connection, PostgreSqlConnectorBatches batches, ContactIdentifiers identifiers, CancellationToken cancellationToken)
     {
-        var batch = new NpgsqlBatch(connection);
-        await using (batch.ConfigureAwait(false))
+        var batch = batches.RentLookup(connection);
+        PostgreSqlConnectorBatches.Set(batch, 1, 0, identifiers.Email);
+        PostgreSqlConnectorBatches.Set(batch, 1, 1, identifiers.PhoneNumber);
+        List<Contact> contacts;
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
-            batch.Add(PlanGuard);
-            batch.Add(queries.TouchedClusters)
-                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
-                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                return await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
-            }
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            contacts = await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
+
+        batches.ReturnLookup(connection, batch);
+        return contacts;
     }
 
     /// <summary>The touched-clusters statement (for the tests' check that it is indexed; parameters <c>$1</c> email, <c>$2</c> phone).</summary>

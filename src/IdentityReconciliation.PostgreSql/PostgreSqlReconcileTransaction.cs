@@ -44,6 +44,7 @@ internal sealed class PostgreSqlReconcileTransaction
     private const long PendingInsertId = long.MaxValue;
 
     private readonly PostgreSqlQueries _queries;
+    private readonly PostgreSqlConnectorBatches _batches;
     private readonly string _schema;
     private readonly bool _recordChangeFeed;
     private readonly (int High, int Low) _feedLock;
@@ -52,12 +53,14 @@ internal sealed class PostgreSqlReconcileTransaction
 
     public PostgreSqlReconcileTransaction(
         PostgreSqlQueries queries,
+        PostgreSqlConnectorBatches batches,
         string schema,
         bool recordChangeFeed,
         Action<NpgsqlBatch, IReadOnlyList<ContactChange>> appendEntries,
         ILogger logger)
     {
         _queries = queries;
+        _batches = batches;
         _schema = schema;
         _recordChangeFeed = recordChangeFeed;
         _feedLock = PostgreSqlLockKeys.Feed(schema);
@@ -189,35 +192,31 @@ internal sealed class PostgreSqlReconcileTransaction
         ContactIdentifiers identifiers,
         CancellationToken cancellationToken)
     {
-        var batch = new NpgsqlBatch(connection, transaction);
-        await using (batch.ConfigureAwait(false))
+        var batch = _batches.RentLockAndLoad(connection, transaction);
+        PostgreSqlConnectorBatches.Set(batch, 1, 0, identifierKeys);
+        PostgreSqlConnectorBatches.Set(batch, 2, 0, identifiers.Email);
+        PostgreSqlConnectorBatches.Set(batch, 2, 1, identifiers.PhoneNumber);
+        PostgreSqlConnectorBatches.Set(batch, 3, 0, identifiers.Email);
+        PostgreSqlConnectorBatches.Set(batch, 3, 1, identifiers.PhoneNumber);
+        IReadOnlyList<Contact> touched;
+        var held = new SortedSet<long>();
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
-            batch.Add(PlanGuard);
-            batch.Add(_queries.LockIdentifiers).With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, identifierKeys);
-            batch.Add(_queries.LockTouchedRoots)
-                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
-                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
-            batch.Add(_queries.TouchedClusters)
-                .WithNullable(NpgsqlDbType.Text, identifiers.Email)
-                .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber);
-
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            // The guard's row, then the identifier locks' rows.
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                // The guard's row, then the identifier locks' rows.
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-
-                var held = new SortedSet<long>();
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    held.Add(reader.GetInt64(0));
-                }
-
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                return (await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false), held);
+                held.Add(reader.GetInt64(0));
             }
+
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            touched = await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
+
+        _batches.ReturnLockAndLoad(connection, batch);
+        return (touched, held);
     }
 
     /// <summary>Step 2: waits for the given root locks in order, then loads the touched clusters again, in one round trip.</summary>
@@ -267,6 +266,11 @@ internal sealed class PostgreSqlReconcileTransaction
         var entryWithInsert = changes.Insert is not null && entries.Count == 1 && entries[0].ContactId == PendingInsertId
             && !entries[0].RelatedContactIds.Contains(PendingInsertId);
         var commitNow = changes.Insert is null || !_recordChangeFeed || entryWithInsert;
+
+        if (entryWithInsert && changes.Updates.Count == 0 && changes.Link is null)
+        {
+            return await InsertWithEntryAndCommitAsync(connection, transaction, changes.Insert!, entries[0]).ConfigureAwait(false);
+        }
 
         long? id;
         var batch = new NpgsqlBatch(connection, transaction);
@@ -357,5 +361,37 @@ internal sealed class PostgreSqlReconcileTransaction
         }
 
         return id;
+    }
+
+    /// <summary>The common last round trip: a new contact, its one change-feed entry and COMMIT.</summary>
+    private async Task<long?> InsertWithEntryAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NewContact insert, ContactChange entry)
+    {
+        var batch = _batches.RentInsertWithEntry(connection, transaction);
+        PostgreSqlConnectorBatches.Set(batch, 0, 0, insert.PhoneNumber);
+        PostgreSqlConnectorBatches.Set(batch, 0, 1, insert.Email);
+        PostgreSqlConnectorBatches.Set(batch, 0, 2, insert.LinkedId);
+        PostgreSqlConnectorBatches.Set(batch, 0, 3, ToText(insert.LinkPrecedence));
+        PostgreSqlConnectorBatches.Set(batch, 0, 4, insert.CreatedAt);
+        PostgreSqlConnectorBatches.Set(batch, 0, 5, _feedLock.High);
+        PostgreSqlConnectorBatches.Set(batch, 0, 6, _feedLock.Low);
+        PostgreSqlConnectorBatches.Set(batch, 0, 7, ToMicroseconds(entry.OccurredAt));
+        PostgreSqlConnectorBatches.Set(batch, 0, 8, (short)entry.Kind);
+        PostgreSqlConnectorBatches.Set(batch, 0, 9, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
+        long? id = null;
+        var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                id = reader.GetInt64(0);
+            }
+
+            while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+            }
+        }
+
+        _batches.ReturnInsertWithEntry(connection, batch);
+        return id ?? throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
     }
 }
