@@ -16,83 +16,55 @@ namespace IdentityReconciliation.PostgreSql;
 /// </summary>
 internal sealed class PostgreSqlConnectorBatches
 {
-    private readonly ConditionalWeakTable<object, Slots> _slots = new();
-    private readonly PostgreSqlQueries _queries;
+    private readonly ConditionalWeakTable<object, NpgsqlBatch?[]> _slots = new();
+    private readonly (string Sql, NpgsqlDbType[] Parameters)[][] _shapes;
     private readonly bool _enabled;
 
     public PostgreSqlConnectorBatches(PostgreSqlQueries queries, NpgsqlDataSource dataSource)
     {
-        _queries = queries;
         _enabled = !new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing;
-    }
-
-    /// <summary>The lookup batch (plan guard; touched clusters of email, phone) for <paramref name="connection"/>.</summary>
-    public NpgsqlBatch RentLookup(NpgsqlConnection connection)
-    {
-        var slots = SlotsOf(connection);
-        var batch = slots?.Lookup ?? Create(
+        _shapes = new (string, NpgsqlDbType[])[3][];
+        _shapes[(int)Shape.Lookup] =
+        [
             (PostgreSqlQueries.PlanGuard, []),
-            (_queries.TouchedClusters, [NpgsqlDbType.Text, NpgsqlDbType.Text]));
-        if (slots is not null)
-        {
-            slots.Lookup = null;
-        }
-
-        batch.Connection = connection;
-        batch.Transaction = null;
-        return batch;
-    }
-
-    /// <summary>Gives back a lookup batch whose reader is disposed.</summary>
-    public void ReturnLookup(NpgsqlConnection connection, NpgsqlBatch batch)
-    {
-        if (SlotsOf(connection) is { } slots)
-        {
-            Clear(batch);
-            slots.Lookup = batch;
-        }
-    }
-
-    /// <summary>The first batch of a write (plan guard; identifier locks; touched roots' locks; touched clusters).</summary>
-    public NpgsqlBatch RentLockAndLoad(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        var slots = SlotsOf(connection);
-        var batch = slots?.LockAndLoad ?? Create(
+            (queries.TouchedClusters, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
+        ];
+        _shapes[(int)Shape.LockAndLoad] =
+        [
             (PostgreSqlQueries.PlanGuard, []),
-            (_queries.LockIdentifiers, [NpgsqlDbType.Array | NpgsqlDbType.Bigint]),
-            (_queries.LockTouchedRoots, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
-            (_queries.TouchedClusters, [NpgsqlDbType.Text, NpgsqlDbType.Text]));
-        if (slots is not null)
-        {
-            slots.LockAndLoad = null;
-        }
-
-        batch.Connection = connection;
-        batch.Transaction = transaction;
-        return batch;
-    }
-
-    /// <summary>Gives back a first-of-write batch whose reader is disposed.</summary>
-    public void ReturnLockAndLoad(NpgsqlConnection connection, NpgsqlBatch batch)
-    {
-        if (SlotsOf(connection) is { } slots)
-        {
-            Clear(batch);
-            slots.LockAndLoad = batch;
-        }
-    }
-
-    /// <summary>The last batch of a write that only inserts a contact: the insert with its change-feed entry, then COMMIT.</summary>
-    public NpgsqlBatch RentInsertWithEntry(NpgsqlConnection connection, NpgsqlTransaction transaction)
-    {
-        var slots = SlotsOf(connection);
-        var batch = slots?.InsertWithEntry ?? Create(
-            (_queries.InsertWithEntry, [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Text, NpgsqlDbType.TimestampTz,
+            (queries.LockIdentifiers, [NpgsqlDbType.Array | NpgsqlDbType.Bigint]),
+            (queries.LockTouchedRoots, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
+            (queries.TouchedClusters, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
+        ];
+        _shapes[(int)Shape.InsertWithEntry] =
+        [
+            (queries.InsertWithEntry, [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Text, NpgsqlDbType.TimestampTz,
                 NpgsqlDbType.Integer, NpgsqlDbType.Integer, NpgsqlDbType.TimestampTz, NpgsqlDbType.Smallint, NpgsqlDbType.Bigint]),
-            ("COMMIT", []));
+            ("COMMIT", []),
+        ];
+    }
+
+    /// <summary>The batches kept per physical connection.</summary>
+    public enum Shape
+    {
+        /// <summary>The plan guard; the touched clusters of (email, phone).</summary>
+        Lookup = 0,
+
+        /// <summary>A write's first round trip: the plan guard; identifier locks (keys); touched roots' locks (email, phone); touched clusters (email, phone).</summary>
+        LockAndLoad = 1,
+
+        /// <summary>The last round trip of a write that only inserts a contact: the insert with its change-feed entry, then COMMIT.</summary>
+        InsertWithEntry = 2,
+    }
+
+    /// <summary>A batch of <paramref name="shape"/> for <paramref name="connection"/>, kept or new; set its values with <see cref="Set"/>.</summary>
+    public NpgsqlBatch Rent(Shape shape, NpgsqlConnection connection, NpgsqlTransaction? transaction)
+    {
+        var slots = SlotsOf(connection);
+        var batch = slots?[(int)shape] ?? Create(_shapes[(int)shape]);
         if (slots is not null)
         {
-            slots.InsertWithEntry = null;
+            slots[(int)shape] = null;
         }
 
         batch.Connection = connection;
@@ -100,13 +72,22 @@ internal sealed class PostgreSqlConnectorBatches
         return batch;
     }
 
-    /// <summary>Gives back an insert batch whose reader is disposed.</summary>
-    public void ReturnInsertWithEntry(NpgsqlConnection connection, NpgsqlBatch batch)
+    /// <summary>Gives back a batch whose execution completed and whose reader is disposed (a failed one is simply not given back).</summary>
+    public void Return(Shape shape, NpgsqlConnection connection, NpgsqlBatch batch)
     {
         if (SlotsOf(connection) is { } slots)
         {
-            Clear(batch);
-            slots.InsertWithEntry = batch;
+            batch.Connection = null;
+            batch.Transaction = null;
+            foreach (var command in batch.BatchCommands)
+            {
+                foreach (NpgsqlParameter parameter in command.Parameters)
+                {
+                    parameter.Value = DBNull.Value;
+                }
+            }
+
+            slots[(int)shape] = batch;
         }
     }
 
@@ -114,10 +95,10 @@ internal sealed class PostgreSqlConnectorBatches
     public static void Set(NpgsqlBatch batch, int statement, int parameter, object? value) =>
         batch.BatchCommands[statement].Parameters[parameter].Value = value ?? DBNull.Value;
 
-    private Slots? SlotsOf(NpgsqlConnection connection) =>
-        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new Slots()) : null;
+    private NpgsqlBatch?[]? SlotsOf(NpgsqlConnection connection) =>
+        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new NpgsqlBatch?[3]) : null;
 
-    private static NpgsqlBatch Create(params (string Sql, NpgsqlDbType[] Parameters)[] shape)
+    private static NpgsqlBatch Create((string Sql, NpgsqlDbType[] Parameters)[] shape)
     {
         var batch = new NpgsqlBatch();
         foreach (var (sql, parameters) in shape)
@@ -132,27 +113,5 @@ internal sealed class PostgreSqlConnectorBatches
         }
 
         return batch;
-    }
-
-    private static void Clear(NpgsqlBatch batch)
-    {
-        batch.Connection = null;
-        batch.Transaction = null;
-        foreach (var command in batch.BatchCommands)
-        {
-            foreach (NpgsqlParameter parameter in command.Parameters)
-            {
-                parameter.Value = DBNull.Value;
-            }
-        }
-    }
-
-    private sealed class Slots
-    {
-        public NpgsqlBatch? Lookup;
-
-        public NpgsqlBatch? LockAndLoad;
-
-        public NpgsqlBatch? InsertWithEntry;
     }
 }

@@ -242,7 +242,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// <summary>The read-only lookup: the plan guard and the touched clusters, in one round trip; one snapshot, no locks.</summary>
     private static async Task<IReadOnlyList<Contact>> LookupAsync(NpgsqlConnection connection, PostgreSqlConnectorBatches batches, ContactIdentifiers identifiers, CancellationToken cancellationToken)
     {
-        var batch = batches.RentLookup(connection);
+        var batch = batches.Rent(PostgreSqlConnectorBatches.Shape.Lookup, connection, null);
         PostgreSqlConnectorBatches.Set(batch, 1, 0, identifiers.Email);
         PostgreSqlConnectorBatches.Set(batch, 1, 1, identifiers.PhoneNumber);
         List<Contact> contacts;
@@ -253,7 +253,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
             contacts = await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
-        batches.ReturnLookup(connection, batch);
+        batches.Return(PostgreSqlConnectorBatches.Shape.Lookup, connection, batch);
         return contacts;
     }
 

@@ -192,7 +192,7 @@ internal sealed class PostgreSqlReconcileTransaction
         ContactIdentifiers identifiers,
         CancellationToken cancellationToken)
     {
-        var batch = _batches.RentLockAndLoad(connection, transaction);
+        var batch = _batches.Rent(PostgreSqlConnectorBatches.Shape.LockAndLoad, connection, transaction);
         PostgreSqlConnectorBatches.Set(batch, 1, 0, identifierKeys);
         PostgreSqlConnectorBatches.Set(batch, 2, 0, identifiers.Email);
         PostgreSqlConnectorBatches.Set(batch, 2, 1, identifiers.PhoneNumber);
@@ -215,7 +215,7 @@ internal sealed class PostgreSqlReconcileTransaction
             touched = await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
-        _batches.ReturnLockAndLoad(connection, batch);
+        _batches.Return(PostgreSqlConnectorBatches.Shape.LockAndLoad, connection, batch);
         return (touched, held);
     }
 
@@ -366,7 +366,7 @@ internal sealed class PostgreSqlReconcileTransaction
     /// <summary>The common last round trip: a new contact, its one change-feed entry and COMMIT.</summary>
     private async Task<long?> InsertWithEntryAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NewContact insert, ContactChange entry)
     {
-        var batch = _batches.RentInsertWithEntry(connection, transaction);
+        var batch = _batches.Rent(PostgreSqlConnectorBatches.Shape.InsertWithEntry, connection, transaction);
         PostgreSqlConnectorBatches.Set(batch, 0, 0, insert.PhoneNumber);
         PostgreSqlConnectorBatches.Set(batch, 0, 1, insert.Email);
         PostgreSqlConnectorBatches.Set(batch, 0, 2, insert.LinkedId);
@@ -391,7 +391,7 @@ internal sealed class PostgreSqlReconcileTransaction
             }
         }
 
-        _batches.ReturnInsertWithEntry(connection, batch);
+        _batches.Return(PostgreSqlConnectorBatches.Shape.InsertWithEntry, connection, batch);
         return id ?? throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
     }
 }
