@@ -60,6 +60,30 @@ public sealed class SqliteBusyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IdentifyManyAsync_AnotherConnectionHoldsTheWriteLock_ThrowsBusyAndWritesNothing()
+    {
+        await Reconciler.IdentifyAsync(new IdentifyRequest("lorraine@hillvalley.edu", "123456"));
+        var before = SqliteRows.ReadAll(_database);
+        using var holder = HoldWriteLock();
+        var results = new List<IdentifyManyResult>();
+
+        var act = async () =>
+        {
+            await foreach (var result in Reconciler.IdentifyManyAsync(new[] { new IdentifyRequest("marty@hillvalley.edu", "123456"), new IdentifyRequest("doc@hillvalley.edu", "555") }))
+            {
+                results.Add(result);
+            }
+        };
+
+        var busy = (await act.Should().ThrowAsync<ContactStoreBusyException>()).Which;
+        busy.InnerException.Should().BeOfType<SqliteException>().Which.SqliteErrorCode.Should().Be(5, "SQLITE_BUSY");
+        busy.Message.Should().NotContain("marty").And.NotContain(_database.FilePath);
+        results.Should().BeEmpty();
+        Rollback(holder);
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
     public async Task IdentifyAsync_WriteLockHeldAtFirstUse_ThrowsBusy()
     {
         using (var create = _database.OpenRaw())

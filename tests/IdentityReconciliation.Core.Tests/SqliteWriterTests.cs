@@ -24,6 +24,8 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         _database.Dispose();
     }
 
+    private static readonly DateTimeOffset Now = new(2024, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
     private static Func<IReadOnlyList<Contact>, ContactChangeSet> Planner(ContactIdentifiers identifiers) =>
         touched => ContactPlanner.Plan(identifiers, touched, DateTimeOffset.UtcNow);
 
@@ -85,6 +87,70 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         var rows = SqliteRows.ReadAll(_database);
         rows.Select(r => r.Email).Should().BeEquivalentTo(
             new[] { "first@x.io" }.Concat(Enumerable.Range(0, 40).Where(i => i % 10 != 3).Select(i => $"user{i}@x.io")));
+    }
+
+    [Fact]
+    public async Task ReconcileManyAsync_ChunkFailsInABatchWithOtherRequests_OnlyTheChunkIsLost()
+    {
+        using var gate = new ManualResetEventSlim();
+        var blocker = StartBlocker(new ContactIdentifiers("first@x.io", "1"), gate);
+        var before = Enumerable.Range(0, 5).Select(i => new ContactIdentifiers($"before{i}@x.io", $"{100 + i}")).Select(r => _store.ReconcileAsync(r, Planner(r))).ToList();
+        var chunk = Enumerable.Range(0, 30).Select(i => new ContactIdentifiers($"chunk{i}@x.io", $"{200 + i}")).ToArray();
+        var failing = Task.Run(async () =>
+        {
+            // The chunk's request 20 fails after its insert ran, so requests 0..20 of the chunk wrote rows in this transaction.
+            await foreach (var _ in ((IContactStore)_store).ReconcileManyAsync(chunk, (i, touched) => i == 20 ? HalfDone(chunk[i])(touched) : Planner(chunk[i])(touched)))
+            {
+                throw new InvalidOperationException("a result of the failed chunk was yielded");
+            }
+        });
+        await Task.Delay(100); // the chunk queues behind the blocker
+        var after = Enumerable.Range(0, 5).Select(i => new ContactIdentifiers($"after{i}@x.io", $"{300 + i}")).Select(r => _store.ReconcileAsync(r, Planner(r))).ToList();
+        gate.Set();
+
+        await blocker;
+        await Task.WhenAll(before.Concat(after));
+        (await failing.Invoking(t => t).Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("987654321");
+        SqliteRows.ReadAll(_database).Select(r => r.Email).Should().BeEquivalentTo(
+            new[] { "first@x.io" }.Concat(Enumerable.Range(0, 5).SelectMany(i => new[] { $"before{i}@x.io", $"after{i}@x.io" })),
+            "the chunk is rolled back as a whole, the requests batched with it commit");
+        (await _store.GetChangesAsync(0, 1000)).Should().HaveCount(11, "no feed entry of the chunk remains");
+    }
+
+    [Fact]
+    public async Task ReconcileManyAsync_Chunk_CommitsOnceAndYieldsTheSameAsOneByOne()
+    {
+        var requests = Enumerable.Range(0, 200).Select(i => new ContactIdentifiers($"u{i % 150}@x.io", $"{i % 70}")).ToArray();
+        using var other = new TempDatabase();
+        await using (var oneByOne = new SqliteContactStore(other.ConnectionString))
+        {
+            foreach (var r in requests)
+            {
+                await oneByOne.ReconcileAsync(r, touched => ContactPlanner.Plan(r, touched, Now));
+            }
+        }
+
+        // Another connection, as another process, looks at the file while the last request is planned.
+        var visibleWhilePlanning = -1;
+        var results = new List<IReadOnlyList<Contact>>();
+        await foreach (var result in ((IContactStore)_store).ReconcileManyAsync(requests, (i, touched) =>
+        {
+            if (i == requests.Length - 1)
+            {
+                visibleWhilePlanning = SqliteRows.ReadAll(_database).Count;
+            }
+
+            return ContactPlanner.Plan(requests[i], touched, Now);
+        }))
+        {
+            results.Add(result);
+        }
+
+        visibleWhilePlanning.Should().Be(0, "the chunk is one transaction: nothing of it is committed before its end");
+        results.Should().HaveCount(200);
+        results.Select(r => r.Count).Should().OnlyContain(count => count > 0);
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(SqliteRows.ReadAll(other), o => o.WithStrictOrdering());
+        SqliteRows.ReadLinks(_database).Should().BeEquivalentTo(SqliteRows.ReadLinks(other), o => o.WithStrictOrdering());
     }
 
     [Fact]

@@ -1,8 +1,9 @@
 namespace IdentityReconciliation.Sqlite;
 
 /// <summary>
-/// One request to the store's writer: an identify (<see cref="Plan"/>), an erasure (<see cref="ErasurePlan"/>) or a
-/// pruning of the change feed (<see cref="Pruning"/>); its task completes after the commit that holds it.
+/// One request to the store's writer: an identify (<see cref="Plan"/>), a chunk of identifies applied in order
+/// (<see cref="Chunk"/>), an erasure (<see cref="ErasurePlan"/>) or a pruning of the change feed (<see cref="Pruning"/>);
+/// its task completes after the commit that holds it.
 /// </summary>
 internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<Contact>>
 {
@@ -23,6 +24,14 @@ internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<
         CancellationToken = cancellationToken;
     }
 
+    public SqliteWriteOperation(IReadOnlyList<ContactIdentifiers> chunk, Func<int, IReadOnlyList<Contact>, ContactChangeSet> chunkPlan, CancellationToken cancellationToken)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Chunk = chunk;
+        ChunkPlan = chunkPlan;
+        CancellationToken = cancellationToken;
+    }
+
     public SqliteWriteOperation(ChangeFeedPruning pruning, CancellationToken cancellationToken)
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
@@ -38,6 +47,21 @@ internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<
     public Func<ErasureScope, ErasureChangeSet>? ErasurePlan { get; }
 
     public long? PersonId { get; }
+
+    /// <summary>Set for a chunk (<see cref="IContactStore.ReconcileManyAsync"/>): its requests, applied in order, all or none.</summary>
+    public IReadOnlyList<ContactIdentifiers>? Chunk { get; }
+
+    /// <summary>The plan of a chunk's requests, given each request's position in <see cref="Chunk"/>.</summary>
+    public Func<int, IReadOnlyList<Contact>, ContactChangeSet>? ChunkPlan { get; }
+
+    /// <summary>A chunk's results, one per request in order; set when the chunk was applied (the task's result is then empty).</summary>
+    public IReadOnlyList<Contact>[]? ChunkResults { get; set; }
+
+    /// <summary>
+    /// True when applying the operation may hold the writer long (a chunk): it then always runs on the writer's thread,
+    /// never inline on the caller's thread-pool thread.
+    /// </summary>
+    public bool IsLong => Chunk is not null;
 
     /// <summary>Set for a pruning of the change feed; its result is <see cref="Pruned"/>.</summary>
     public ChangeFeedPruning? Pruning { get; }

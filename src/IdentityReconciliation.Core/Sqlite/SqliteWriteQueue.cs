@@ -6,9 +6,10 @@ namespace IdentityReconciliation.Sqlite;
 /// </summary>
 /// <remarks>
 /// <para>
-/// When the writer is idle, nothing is queued and the thread pool has no work waiting, the caller applies its request
-/// itself, on its own thread, with no hand-off. Otherwise requests queue up, and a dedicated thread takes them in
-/// arrival order, up to the batch size at a time, dropping those cancelled while they waited. Either way only one batch
+/// When the writer is idle, nothing is queued, the thread pool has no work waiting and the request is short (not a
+/// chunk of a back-fill), the caller applies its request itself, on its own thread, with no hand-off. Otherwise requests
+/// queue up, and a dedicated thread takes them in arrival order, up to the batch size at a time, dropping those cancelled
+/// while they waited. Either way only one batch
 /// runs at a time, so the batch delegate is the only user of the write connection.
 /// </para>
 /// <para>
@@ -52,7 +53,9 @@ internal sealed class SqliteWriteQueue : IDisposable
             // Inline only when that costs nobody: the writer is idle, nothing is queued, and no other work waits for a
             // thread-pool thread (a write blocks its thread through the commit's fsync; under load, blocking pool
             // threads would starve the lookups, so requests go to the writer thread and are batched there).
-            if (_busy || _queue.Count > 0 || ThreadPool.PendingWorkItemCount > 0)
+            // A long operation (a chunk of a back-fill) always goes to the writer thread: it would block a pool thread
+            // for the whole chunk.
+            if (_busy || _queue.Count > 0 || operation.IsLong || ThreadPool.PendingWorkItemCount > 0)
             {
                 _queue.Enqueue(operation);
                 Monitor.Pulse(_gate);

@@ -25,6 +25,13 @@ namespace IdentityReconciliation.Sqlite;
 /// a request rolled back leaves no entry. The entries' sequence numbers are rowids given under the file's write lock, so
 /// they increase with commit order across processes. Pruning the feed goes through the same queue.
 /// </para>
+/// <para>
+/// A chunk of a back-fill (<see cref="IContactStore.ReconcileManyAsync"/>) is one operation of a batch: its requests are
+/// applied in order inside the operation's savepoint, each exactly as a lone request (its clusters loaded after the
+/// earlier ones' writes, then its writes and change-feed entries), and its results are released only after the commit.
+/// When one of them fails (a plan that throws, a database error), the whole chunk is rolled back and fails with that
+/// error: nothing of it was applied, and nothing of it is yielded.
+/// </para>
 /// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
 /// <para>
 /// The writer's connection never checkpoints inside a commit: after each commit it reports the pages it wrote to the
@@ -64,6 +71,15 @@ internal sealed class SqliteWriter : IDisposable
         cancellationToken.IsCancellationRequested
             ? Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken)
             : _queue.Enqueue(new SqliteWriteOperation(identifiers, plan, cancellationToken));
+
+    /// <summary>Queues a chunk of requests to apply in order, in one transaction; returns their results once it committed.</summary>
+    public async Task<IReadOnlyList<Contact>[]> EnqueueChunkAsync(IReadOnlyList<ContactIdentifiers> identifiers, Func<int, IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var operation = new SqliteWriteOperation(identifiers, plan, cancellationToken);
+        await _queue.Enqueue(operation).ConfigureAwait(false);
+        return operation.ChunkResults!;
+    }
 
     /// <summary>Queues an erasure of the identifiers, or of the person of <paramref name="personId"/> when it is set.</summary>
     public Task<IReadOnlyList<Contact>> EnqueueErasureAsync(ContactIdentifiers identifiers, long? personId, Func<ErasureScope, ErasureChangeSet> plan, CancellationToken cancellationToken) =>
@@ -247,8 +263,30 @@ internal sealed class SqliteWriter : IDisposable
             return [];
         }
 
-        var touched = session.LoadTouched(operation.Identifiers, inTransaction: true);
-        var changes = operation.Plan!(touched);
+        if (operation.Chunk is { } chunk)
+        {
+            var plan = operation.ChunkPlan!;
+            var results = new IReadOnlyList<Contact>[chunk.Count];
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                results[i] = Reconcile(session, chunk[i], i, static (i, touched, plan) => plan(i, touched), plan);
+            }
+
+            operation.ChunkResults = results;
+            return [];
+        }
+
+        return Reconcile(session, operation.Identifiers, 0, static (_, touched, plan) => plan(touched), operation.Plan!);
+    }
+
+    /// <summary>
+    /// One identify request, in the batch's transaction: loads its touched clusters (seeing every earlier write of the
+    /// transaction), plans, and writes the insert, the updates, the merge evidence and the change-feed entries.
+    /// </summary>
+    private IReadOnlyList<Contact> Reconcile<TState>(SqliteSession session, ContactIdentifiers identifiers, int index, Func<int, IReadOnlyList<Contact>, TState, ContactChangeSet> plan, TState state)
+    {
+        var touched = session.LoadTouched(identifiers, inTransaction: true);
+        var changes = plan(index, touched, state);
         if (changes.IsEmpty)
         {
             return touched;
