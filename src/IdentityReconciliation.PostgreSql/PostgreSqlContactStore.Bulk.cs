@@ -84,27 +84,16 @@ public sealed partial class PostgreSqlContactStore
             await using (transaction.ConfigureAwait(false))
             {
                 var (touched, held) = await LockAndLoadChunkAsync(connection, transaction, sql, identifierKeys, emails, phoneNumbers, cancellationToken).ConfigureAwait(false);
-                var restartNeeded = false;
-                while (true)
-                {
-                    var missing = PostgreSqlReconcileTransaction.RootsOf(touched);
-                    missing.ExceptWith(held);
-                    if (missing.Count == 0)
-                    {
-                        break;
-                    }
-
-                    var below = held.Count == 0 ? [] : missing.GetViewBetween(long.MinValue, held.Max).ToArray();
-                    if (below.Length > 0 && !await PostgreSqlReconcileTransaction.TryLockRootsAsync(connection, transaction, below, cancellationToken).ConfigureAwait(false))
-                    {
-                        restartNeeded = true;
-                        break;
-                    }
-
-                    var above = missing.Where(id => held.Count == 0 || id > held.Max).ToArray();
-                    touched = await LockRootsThenLoadChunkAsync(connection, transaction, sql, above, emails, phoneNumbers, cancellationToken).ConfigureAwait(false);
-                    held.UnionWith(missing);
-                }
+                bool complete;
+                (complete, touched) = await PostgreSqlReconcileTransaction.HoldEveryRootAsync(
+                    connection,
+                    transaction,
+                    touched,
+                    static t => t,
+                    held,
+                    above => LockRootsThenLoadChunkAsync(connection, transaction, sql, above, emails, phoneNumbers, cancellationToken),
+                    cancellationToken).ConfigureAwait(false);
+                var restartNeeded = !complete;
 
                 if (restartNeeded)
                 {
@@ -216,12 +205,7 @@ public sealed partial class PostgreSqlContactStore
         string[] phoneNumbers,
         CancellationToken cancellationToken)
     {
-        var highs = new int[rootIds.Count];
-        var lows = new int[rootIds.Count];
-        for (var i = 0; i < rootIds.Count; i++)
-        {
-            (highs[i], lows[i]) = PostgreSqlLockKeys.Root(rootIds[i]);
-        }
+        var (highs, lows) = PostgreSqlLockKeys.Roots(rootIds);
 
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))

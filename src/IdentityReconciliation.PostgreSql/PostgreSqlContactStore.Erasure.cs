@@ -95,27 +95,16 @@ public sealed partial class PostgreSqlContactStore
 
                 // 2. Their roots, ascending, loading again until every loaded root is held.
                 var held = new SortedSet<long>();
-                var restartNeeded = false;
-                while (true)
-                {
-                    var missing = RootsOf(contacts);
-                    missing.ExceptWith(held);
-                    if (missing.Count == 0)
-                    {
-                        break;
-                    }
-
-                    var below = held.Count == 0 ? [] : missing.GetViewBetween(long.MinValue, held.Max).ToArray();
-                    if (below.Length > 0 && !await TryLockRootsAsync(connection, transaction, below, cancellationToken).ConfigureAwait(false))
-                    {
-                        restartNeeded = true;
-                        break;
-                    }
-
-                    var above = missing.Where(id => held.Count == 0 || id > held.Max).ToArray();
-                    (personRoot, contacts) = await LockThenLoadScopeAsync(connection, transaction, [], above, values, personId, cancellationToken).ConfigureAwait(false);
-                    held.UnionWith(missing);
-                }
+                var (complete, loaded) = await HoldEveryRootAsync(
+                    connection,
+                    transaction,
+                    (personRoot, contacts),
+                    static scope => scope.Item2,
+                    held,
+                    above => LockThenLoadScopeAsync(connection, transaction, [], above, values, personId, cancellationToken),
+                    cancellationToken).ConfigureAwait(false);
+                (personRoot, contacts) = loaded;
+                var restartNeeded = !complete;
 
                 // 3. A person erased whole must hold no value that is not locked yet.
                 if (!restartNeeded && personRoot is { } root)

@@ -60,6 +60,19 @@ internal static class PostgreSqlLockKeys
     /// high half is that of a positive id), low half from the schema's hash. Two schemas of one database may share it; they
     /// would only wait for each other's appends.
     /// </summary>
+    /// <summary>The key halves of several roots, in their order (for <c>unnest($1::int[], $2::int[])</c>).</summary>
+    public static (int[] Highs, int[] Lows) Roots(IReadOnlyList<long> contactIds)
+    {
+        var highs = new int[contactIds.Count];
+        var lows = new int[contactIds.Count];
+        for (var i = 0; i < contactIds.Count; i++)
+        {
+            (highs[i], lows[i]) = Root(contactIds[i]);
+        }
+
+        return (highs, lows);
+    }
+
     public static (int High, int Low) Feed(string schema) => (int.MinValue, unchecked((int)Hash(schema, "feed", "")));
 
     private static long Hash(string schema, string kind, string value)

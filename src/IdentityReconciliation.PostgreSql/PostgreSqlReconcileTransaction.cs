@@ -85,30 +85,22 @@ internal sealed class PostgreSqlReconcileTransaction
                 // 1. The identifiers, then the roots the request touches now, then the load: one round trip.
                 var (touched, held) = await LockAndLoadAsync(connection, transaction, identifierKeys, identifiers, cancellationToken).ConfigureAwait(false);
 
-                // 2. Roots that a concurrent merge brought in: lock them and load again, until every loaded root is held.
-                var restartNeeded = false;
-                while (true)
+                // 2. Roots that a concurrent merge brought in: lock them and load again, until every loaded root is held
+                // (usually step 1 held them all, and nothing is allocated for this step).
+                var complete = true;
+                if (!EveryRootHeld(touched, held))
                 {
-                    var missing = RootsOf(touched);
-                    missing.ExceptWith(held);
-                    if (missing.Count == 0)
-                    {
-                        break;
-                    }
-
-                    // A merge elsewhere moved a touched contact under a primary that sorts before a lock we hold: waiting
-                    // for it could close a cycle, so only try it, and start over if it is busy.
-                    var below = held.Count == 0 ? [] : missing.GetViewBetween(long.MinValue, held.Max).ToArray();
-                    if (below.Length > 0 && !await TryLockRootsAsync(connection, transaction, below, cancellationToken).ConfigureAwait(false))
-                    {
-                        restartNeeded = true;
-                        break;
-                    }
-
-                    var above = missing.Where(id => held.Count == 0 || id > held.Max).ToArray();
-                    touched = await LockRootsThenLoadAsync(connection, transaction, above, identifiers, cancellationToken).ConfigureAwait(false);
-                    held.UnionWith(missing);
+                    (complete, touched) = await HoldEveryRootAsync(
+                        connection,
+                        transaction,
+                        touched,
+                        static t => t,
+                        held,
+                        above => LockRootsThenLoadAsync(connection, transaction, above, identifiers, cancellationToken),
+                        cancellationToken).ConfigureAwait(false);
                 }
+
+                var restartNeeded = !complete;
 
                 if (restartNeeded)
                 {
@@ -140,6 +132,63 @@ internal sealed class PostgreSqlReconcileTransaction
                 return changes.ApplyTo(touched, insertedId);
             }
         }
+    }
+
+    /// <summary>
+    /// Step 2 of the protocol, shared by reconcile, erasure and bulk: until every root of the loaded contacts is held, locks
+    /// the missing ones and loads again. A missing root that sorts below one already held (a merge elsewhere moved a loaded
+    /// contact under it) is only tried, since waiting for it could close a cycle; when it is busy the caller must roll back
+    /// and start over (<c>Complete</c> is <see langword="false"/>). Roots above every held one are waited for, ascending.
+    /// </summary>
+    /// <param name="connection">The transaction's connection.</param>
+    /// <param name="transaction">The transaction holding the locks.</param>
+    /// <param name="loaded">What the caller loaded under its locks so far.</param>
+    /// <param name="contactsOf">The contacts of a load, whose roots must be held.</param>
+    /// <param name="held">The roots held already; grows with every root taken.</param>
+    /// <param name="lockAboveThenLoad">Waits for the given roots' locks in order, then loads again.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public static async Task<(bool Complete, T Loaded)> HoldEveryRootAsync<T>(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        T loaded,
+        Func<T, IReadOnlyList<Contact>> contactsOf,
+        SortedSet<long> held,
+        Func<long[], Task<T>> lockAboveThenLoad,
+        CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var missing = RootsOf(contactsOf(loaded));
+            missing.ExceptWith(held);
+            if (missing.Count == 0)
+            {
+                return (true, loaded);
+            }
+
+            var below = held.Count == 0 ? [] : missing.GetViewBetween(long.MinValue, held.Max).ToArray();
+            if (below.Length > 0 && !await TryLockRootsAsync(connection, transaction, below, cancellationToken).ConfigureAwait(false))
+            {
+                return (false, loaded);
+            }
+
+            var above = missing.Where(id => held.Count == 0 || id > held.Max).ToArray();
+            loaded = await lockAboveThenLoad(above).ConfigureAwait(false);
+            held.UnionWith(missing);
+        }
+    }
+
+    /// <summary>Whether every root of <paramref name="contacts"/> is in <paramref name="held"/> (no allocation).</summary>
+    public static bool EveryRootHeld(IReadOnlyList<Contact> contacts, SortedSet<long> held)
+    {
+        foreach (var contact in contacts)
+        {
+            if (!held.Contains(contact.RootId))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The roots a transaction must hold: every root (primary id) of a touched contact, ascending.</summary>
@@ -227,12 +276,7 @@ internal sealed class PostgreSqlReconcileTransaction
         ContactIdentifiers identifiers,
         CancellationToken cancellationToken)
     {
-        var highs = new int[rootIds.Count];
-        var lows = new int[rootIds.Count];
-        for (var i = 0; i < rootIds.Count; i++)
-        {
-            (highs[i], lows[i]) = PostgreSqlLockKeys.Root(rootIds[i]);
-        }
+        var (highs, lows) = PostgreSqlLockKeys.Roots(rootIds);
 
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
