@@ -44,6 +44,14 @@ public sealed class ChangeFeedRelayTests : IAsyncLifetime
 
     private static long Checkpoint(string file) => long.Parse(File.ReadAllText(file), System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Waits until the relay has written <paramref name="sequence"/> to its checkpoint. The receiver records an entry
+    /// before its 2xx reaches the relay, and the relay writes the checkpoint only after that, so "applied" does not
+    /// yet mean "checkpointed": stopping the host in between is the at-least-once case (the batch is sent again).
+    /// </summary>
+    private Task WaitForCheckpointAsync(long sequence, string because) =>
+        _receiver.WaitUntilAsync(_ => File.Exists(CheckpointFile) && Checkpoint(CheckpointFile) == sequence, because);
+
     [Fact]
     public async Task Relay_Enabled_DeliversEveryEntryAndResumesFromItsCheckpointAfterARestart()
     {
@@ -53,6 +61,7 @@ public sealed class ChangeFeedRelayTests : IAsyncLifetime
             await IdentifyAsync(client, "lorraine@hillvalley.edu");
             await IdentifyAsync(client, "mcfly@hillvalley.edu");
             await _receiver.WaitUntilAsync(r => r.Applied.Count == 2, "both entries are relayed");
+            await WaitForCheckpointAsync(_receiver.Applied[^1], "the relay checkpoints the acknowledged batch");
         }
 
         var firstRun = _receiver.Applied;
@@ -63,6 +72,7 @@ public sealed class ChangeFeedRelayTests : IAsyncLifetime
             using var client = factory.CreateClient();
             await IdentifyAsync(client, "doc@hillvalley.edu");
             await _receiver.WaitUntilAsync(r => r.Applied.Count == 3, "the new entry is relayed after the restart");
+            await WaitForCheckpointAsync(_receiver.Applied[^1], "the relay checkpoints the entry sent after the restart");
         }
 
         _receiver.Batches.SelectMany(b => b).Should().Equal(_receiver.Applied, "nothing before the checkpoint is sent again");
