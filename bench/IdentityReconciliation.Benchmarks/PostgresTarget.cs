@@ -34,7 +34,8 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         Durable = fsync == "on" && synchronousCommit == "on" && fullPageWrites == "on";
         return $"PostgreSQL {await ScalarAsync(admin, "SHOW server_version")} on {new NpgsqlConnectionStringBuilder(adminConnectionString).Host}, "
             + $"{(Durable ? "durable" : "not durable")}: fsync={fsync}, synchronous_commit={synchronousCommit}, full_page_writes={fullPageWrites}, "
-            + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}";
+            + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}; "
+            + $"store group commit: max {Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") ?? "default"}, slots {Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") ?? "default"}";
     }
 
     public async Task PrepareAsync(long contacts)
@@ -124,13 +125,25 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
 
     public Task DropCopyAsync(string name) => DropDatabaseAsync(name);
 
-    /// <summary>The store as every figure runs it (also in the child processes of --processes).</summary>
-    public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed) =>
-        new(Microsoft.Extensions.Options.Options.Create(new PostgreSqlContactStoreOptions
+    /// <summary>
+    /// The store as every figure runs it (also in the child processes of --processes). IDR_PG_GROUP_MAX and
+    /// IDR_PG_GROUP_SLOTS override the group-commit settings (1 = group commit off; the store's defaults otherwise).
+    /// </summary>
+    public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed)
+    {
+        var options = new PostgreSqlContactStoreOptions { ConnectionString = connectionString, RecordChangeFeed = recordChangeFeed };
+        if (Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") is { Length: > 0 } max)
         {
-            ConnectionString = connectionString,
-            RecordChangeFeed = recordChangeFeed,
-        }));
+            options.GroupCommitMaxSize = int.Parse(max, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") is { Length: > 0 } slots)
+        {
+            options.GroupCommitSlots = int.Parse(slots, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return new(Microsoft.Extensions.Options.Options.Create(options));
+    }
 
     public async Task<(long Operations, TimeSpan Elapsed)> WriteFloorAsync(IdentifyRequest[] requests, TimeSpan duration, int perTransaction)
     {

@@ -54,6 +54,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     private readonly PostgreSqlRetryingExecutor _executor;
     private readonly PostgreSqlReconcileTransaction _reconcile;
     private readonly PostgreSqlConnectorBatches _batches;
+    private readonly PostgreSqlGroupCommit? _groupCommit;
     private readonly string _updateSql;
     private readonly bool _vacuumAfterErasure;
     private readonly bool _recordChangeFeed;
@@ -105,6 +106,11 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _executor = new PostgreSqlRetryingExecutor(_dataSource, value.MaxRetryAttempts, value.RetryBaseDelay, _timeProvider, _logger);
         _batches = new PostgreSqlConnectorBatches(_queries, _dataSource);
         _reconcile = new PostgreSqlReconcileTransaction(_queries, _batches, _schema, _recordChangeFeed, AppendEntries, _logger);
+        if (value.GroupCommitMaxSize > 1)
+        {
+            _groupCommit = new PostgreSqlGroupCommit(value.GroupCommitMaxSize, Math.Max(1, value.GroupCommitSlots), ReconcileOneAsync, ReconcileGroupAsync);
+        }
+
         _updateSql = $"""
             UPDATE {_queries.ContactTable} SET "linkedId" = @LinkedId, "linkPrecedence" = @LinkPrecedence, "updatedAt" = @UpdatedAt
             WHERE "id" = ANY(@Ids) AND "deletedAt" IS NULL
@@ -214,12 +220,26 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     {
         ArgumentNullException.ThrowIfNull(plan);
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return await _executor.RunAsync(
+        return _groupCommit is null
+            ? await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false)
+            : await _groupCommit.ReconcileAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One request in its own transaction (PostgreSqlReconcileTransaction).</summary>
+    private Task<IReadOnlyList<Contact>> ReconcileOneAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken) =>
+        _executor.RunAsync(
             "reconcile",
             (Transaction: _reconcile, Identifiers: identifiers, Plan: plan),
             static (connection, state, ct) => state.Transaction.RunAsync(connection, state.Identifiers, state.Plan, ct),
-            cancellationToken).ConfigureAwait(false);
-    }
+            cancellationToken);
+
+    /// <summary>Concurrent requests in one transaction (group commit): the chunk transaction of <see cref="ReconcileManyAsync"/>.</summary>
+    private Task<IReadOnlyList<Contact>[]> ReconcileGroupAsync(IReadOnlyList<ContactIdentifiers> identifiers, Func<int, IReadOnlyList<Contact>, ContactChangeSet> plan) =>
+        _executor.RunAsync(
+            "reconcile_group",
+            (Store: this, Identifiers: identifiers, Plan: plan),
+            static (connection, state, ct) => state.Store.RunChunkAsync(connection, state.Identifiers, state.Plan, ct),
+            CancellationToken.None);
 
     /// <inheritdoc />
     public void Dispose()

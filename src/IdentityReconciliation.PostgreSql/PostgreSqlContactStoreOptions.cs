@@ -66,6 +66,22 @@ public sealed class PostgreSqlContactStoreOptions
     public bool VacuumAfterErasure { get; set; }
 
     /// <summary>
+    /// The most concurrent writes the store commits in one transaction (group commit). A write that finds the store's write
+    /// slots busy waits in a queue, and the next free slot commits every waiting write, up to this many, in one transaction
+    /// with one set of round trips, taking all their locks up front in the protocol's global order; a write that arrives
+    /// when nothing waits runs alone, as before. Each write keeps its own result and its own failure: a group that fails
+    /// fails its writes with nothing applied. 1 turns group commit off (every write is its own transaction). Default: 64.
+    /// </summary>
+    [Range(1, 1000)]
+    public int GroupCommitMaxSize { get; set; } = 64;
+
+    /// <summary>
+    /// How many writes, or groups of writes, one store runs at once before later writes queue for group commit
+    /// (each on its own pooled connection). For the benchmark's comparison (values below 1 count as 1); default 2.
+    /// </summary>
+    internal int GroupCommitSlots { get; set; } = 2;
+
+    /// <summary>
     /// Whether the store records the change feed. For the benchmark's baseline only (the cost of the feed is measured
     /// against a store that does not record it): a store that does not record it breaks the <see cref="IContactStore"/>
     /// contract. Default: <see langword="true"/>.

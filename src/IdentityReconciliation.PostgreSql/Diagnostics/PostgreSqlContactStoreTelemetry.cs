@@ -23,6 +23,9 @@ public static class PostgreSqlContactStoreTelemetry
 
     /// <summary>Units of work given up because a lock, statement or connection wait elapsed (<see cref="ContactStoreBusyException"/>); tagged <c>operation</c>.</summary>
     public const string BusyCounter = "identity_reconciliation.postgresql.busy";
+
+    /// <summary>The number of writes committed together, recorded once per group of two or more (group commit).</summary>
+    public const string GroupCommitSizeHistogram = "identity_reconciliation.postgresql.group_commit.size";
 }
 
 /// <summary>The instruments of <see cref="PostgreSqlContactStoreTelemetry.Name"/>; tags carry no personal data.</summary>
@@ -41,6 +44,11 @@ internal static class PostgreSqlStoreMetrics
 
     private static readonly Counter<long> BusyFailures = Meter.CreateCounter<long>(
         PostgreSqlContactStoreTelemetry.BusyCounter, "{failure}", "Units of work given up because a wait elapsed.");
+
+    private static readonly Histogram<int> GroupSizes = Meter.CreateHistogram<int>(
+        PostgreSqlContactStoreTelemetry.GroupCommitSizeHistogram, "{write}", "Writes committed in one transaction by group commit.");
+
+    public static void GroupCommitted(int size) => GroupSizes.Record(size);
 
     public static void Retry(string operation) => Retries.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

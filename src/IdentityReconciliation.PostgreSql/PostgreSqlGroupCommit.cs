@@ -1,0 +1,254 @@
+using IdentityReconciliation.PostgreSql.Diagnostics;
+
+namespace IdentityReconciliation.PostgreSql;
+
+// Group commit: writes that arrive while the store's write slots are busy wait in a queue, and the next free slot commits
+// all of them (up to GroupCommitMaxSize) in one transaction, with the chunk transaction of ReconcileManyAsync
+// (PostgreSqlContactStore.Bulk.cs): every identifier lock of the group up front in ascending order, then the roots, so the
+// locking protocol's single global order still holds between groups, single writes, erasures and other processes. The
+// requests of a group are independent callers, so any order is a serial order; the queue's order is used.
+//
+// A write that finds a free slot and nobody waiting runs alone, as before (two round trips, no queue, no allocation here):
+// one caller never pays for grouping. A slot that finishes hands itself to the thread pool while requests wait, so a
+// caller's own latency never includes other callers' groups, and gives itself back once the queue is empty.
+//
+// Per request, the store's promises are unchanged: a plan that throws fails only its own request (its changes are left
+// out of the group), a group that fails (after the executor's retries) fails each of its requests with nothing applied,
+// and a request cancelled while it waits is removed from the queue. A request already taken into a group is no longer
+// cancellable: like the single transaction past its first write, it completes.
+internal sealed class PostgreSqlGroupCommit
+{
+    private readonly Queue<Pending> _queue = new();
+    private readonly int _maxSize;
+    private readonly int _slots;
+    private readonly Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> _single;
+    private readonly Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> _group;
+    private int _busySlots;
+
+    /// <param name="maxSize">The most requests in one group.</param>
+    /// <param name="slots">How many writes or groups may run at once (each on its own connection).</param>
+    /// <param name="single">Runs one request in its own transaction.</param>
+    /// <param name="group">Runs requests in one transaction, in order, returning each one's applied view (not cancellable).</param>
+    public PostgreSqlGroupCommit(
+        int maxSize,
+        int slots,
+        Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> single,
+        Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> group)
+    {
+        _maxSize = maxSize;
+        _slots = slots;
+        _single = single;
+        _group = group;
+    }
+
+    public async Task<IReadOnlyList<Contact>> ReconcileAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    {
+        Pending? pending = null;
+        bool lead;
+        lock (_queue)
+        {
+            lead = _busySlots < _slots;
+            if (lead)
+            {
+                _busySlots++;
+            }
+
+            if (!lead || _queue.Count > 0)
+            {
+                pending = new Pending(identifiers, plan, cancellationToken);
+                _queue.Enqueue(pending);
+            }
+        }
+
+        if (pending is null)
+        {
+            // A free slot and nobody waiting: this request runs alone, on the caller's own flow.
+            try
+            {
+                return await _single(identifiers, plan, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                HandOver();
+            }
+        }
+
+        if (lead)
+        {
+            // A free slot but others waiting (their slot is about to hand over): commit the next group now, this one with it.
+            try
+            {
+                await RunNextGroupAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                HandOver();
+            }
+        }
+
+        return await pending.WaitAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Called by a slot that finished: serve the queue from the thread pool, or give the slot back if it is empty.</summary>
+    private void HandOver()
+    {
+        lock (_queue)
+        {
+            if (_queue.Count == 0)
+            {
+                _busySlots--;
+                return;
+            }
+        }
+
+        _ = Task.Run(DrainAsync);
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            lock (_queue)
+            {
+                if (_queue.Count == 0)
+                {
+                    _busySlots--;
+                    return;
+                }
+            }
+
+            await RunNextGroupAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes the waiting requests (up to the group size, skipping cancelled ones) and commits them. Never throws.</summary>
+    private async Task RunNextGroupAsync()
+    {
+        var group = new List<Pending>(Math.Min(_maxSize, 16));
+        lock (_queue)
+        {
+            while (group.Count < _maxSize && _queue.TryDequeue(out var next))
+            {
+                if (next.TryTake())
+                {
+                    group.Add(next);
+                }
+            }
+        }
+
+        if (group.Count == 0)
+        {
+            return;
+        }
+
+        if (group.Count == 1)
+        {
+            // Alone after all: the single transaction, still cancellable by its caller until it writes.
+            var only = group[0];
+            try
+            {
+                only.Complete(await _single(only.Identifiers, only.Plan, only.CancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                only.Fail(ex);
+            }
+
+            return;
+        }
+
+        PostgreSqlStoreMetrics.GroupCommitted(group.Count);
+        IReadOnlyList<Contact>[] results;
+        try
+        {
+            results = await _group(group.ConvertAll(static p => p.Identifiers), (index, touched) => group[index].PlanSafely(touched)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var failed in group)
+            {
+                failed.Fail(ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Complete(results[i]);
+        }
+    }
+
+    /// <summary>A request waiting for a slot, then for its group's commit.</summary>
+    private sealed class Pending(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    {
+        private const int Queued = 0, Taken = 1, Cancelled = 2;
+
+        private readonly TaskCompletionSource<IReadOnlyList<Contact>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _state;
+        private Exception? _planFailure;
+
+        public ContactIdentifiers Identifiers { get; } = identifiers;
+
+        public Func<IReadOnlyList<Contact>, ContactChangeSet> Plan { get; } = plan;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public async Task<IReadOnlyList<Contact>> WaitAsync()
+        {
+            // Cancellation counts only while the request waits in the queue: once taken into a group it completes.
+            var registration = CancellationToken.UnsafeRegister(static state => ((Pending)state!).TryCancel(), this);
+            try
+            {
+                return await _completion.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
+
+        /// <summary>
+        /// The request's plan, called by the group's transaction (perhaps more than once: the last call is the one applied).
+        /// A plan that throws fails this request only: its changes are left out of the group.
+        /// </summary>
+        public ContactChangeSet PlanSafely(IReadOnlyList<Contact> touched)
+        {
+            try
+            {
+                var changes = Plan(touched);
+                _planFailure = null;
+                return changes;
+            }
+            catch (Exception ex)
+            {
+                _planFailure = ex;
+                return ContactChangeSet.Empty;
+            }
+        }
+
+        public void Complete(IReadOnlyList<Contact> applied)
+        {
+            if (_planFailure is { } failure)
+            {
+                _completion.TrySetException(failure);
+            }
+            else
+            {
+                _completion.TrySetResult(applied);
+            }
+        }
+
+        public void Fail(Exception exception) => _completion.TrySetException(exception);
+
+        private void TryCancel()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+            {
+                _completion.TrySetCanceled(CancellationToken);
+            }
+        }
+    }
+}
