@@ -220,9 +220,25 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     {
         ArgumentNullException.ThrowIfNull(plan);
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return _groupCommit is null
-            ? await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false)
-            : await _groupCommit.ReconcileAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        if (_groupCommit is null)
+        {
+            return await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!_groupCommit.TryRunAlone())
+        {
+            return await _groupCommit.EnqueueAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A free write slot and nobody waiting: this write runs alone, as without group commit.
+        try
+        {
+            return await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _groupCommit.HandOver();
+        }
     }
 
     /// <summary>One request in its own transaction (PostgreSqlReconcileTransaction).</summary>

@@ -41,35 +41,36 @@ internal sealed class PostgreSqlGroupCommit
         _group = group;
     }
 
-    public async Task<IReadOnlyList<Contact>> ReconcileAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes a write slot when one is free and nobody waits: the caller then runs its write alone and must call
+    /// <see cref="HandOver"/> when it finished. Otherwise the caller queues with <see cref="EnqueueAsync"/>.
+    /// </summary>
+    public bool TryRunAlone()
     {
-        Pending? pending = null;
+        lock (_queue)
+        {
+            if (_busySlots < _slots && _queue.Count == 0)
+            {
+                _busySlots++;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Queues a write for the next group and waits for its result.</summary>
+    public async Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(identifiers, plan, cancellationToken);
         bool lead;
         lock (_queue)
         {
+            _queue.Enqueue(pending);
             lead = _busySlots < _slots;
             if (lead)
             {
                 _busySlots++;
-            }
-
-            if (!lead || _queue.Count > 0)
-            {
-                pending = new Pending(identifiers, plan, cancellationToken);
-                _queue.Enqueue(pending);
-            }
-        }
-
-        if (pending is null)
-        {
-            // A free slot and nobody waiting: this request runs alone, on the caller's own flow.
-            try
-            {
-                return await _single(identifiers, plan, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                HandOver();
             }
         }
 
@@ -90,7 +91,7 @@ internal sealed class PostgreSqlGroupCommit
     }
 
     /// <summary>Called by a slot that finished: serve the queue from the thread pool, or give the slot back if it is empty.</summary>
-    private void HandOver()
+    public void HandOver()
     {
         lock (_queue)
         {
