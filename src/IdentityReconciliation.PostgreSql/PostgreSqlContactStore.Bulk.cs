@@ -60,7 +60,7 @@ public sealed partial class PostgreSqlContactStore
         var results = await _executor.RunAsync(
             "reconcile_many",
             (Store: this, Identifiers: identifiers, Plan: plan),
-            static (connection, state, ct) => state.Store.RunChunkAsync(connection, state.Identifiers, state.Plan, ct),
+            static (connection, state, ct) => state.Store.RunChunkAsync(connection, state.Identifiers, state.Plan, takeIdsUpFront: false, ct),
             cancellationToken).ConfigureAwait(false);
         foreach (var result in results)
         {
@@ -68,10 +68,20 @@ public sealed partial class PostgreSqlContactStore
         }
     }
 
+    /// <param name="connection">The connection.</param>
+    /// <param name="identifiers">The requests, in order.</param>
+    /// <param name="plan">Each request's plan.</param>
+    /// <param name="takeIdsUpFront">
+    /// Take one id per request in the first round trip (group commit: independent requests, where ids in request order
+    /// matter less than a round trip), planning once; the ids of requests that insert nothing are left unused. Otherwise
+    /// the exact number of ids is taken after a counting pass, so that a back-fill's ids are those of one-by-one requests.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the chunk until its first write.</param>
     private async Task<IReadOnlyList<Contact>[]> RunChunkAsync(
         NpgsqlConnection connection,
         IReadOnlyList<ContactIdentifiers> identifiers,
         Func<int, IReadOnlyList<Contact>, ContactChangeSet> plan,
+        bool takeIdsUpFront,
         CancellationToken cancellationToken)
     {
         var sql = _bulkSql ??= new BulkSql(_queries.ContactTable);
@@ -83,7 +93,8 @@ public sealed partial class PostgreSqlContactStore
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                var (touched, held) = await LockAndLoadChunkAsync(connection, transaction, sql, identifierKeys, emails, phoneNumbers, cancellationToken).ConfigureAwait(false);
+                var (touched, held, upFrontIds) = await LockAndLoadChunkAsync(
+                    connection, transaction, sql, identifierKeys, emails, phoneNumbers, takeIdsUpFront ? identifiers.Count : 0, cancellationToken).ConfigureAwait(false);
                 bool complete;
                 (complete, touched) = await PostgreSqlReconcileTransaction.HoldEveryRootAsync(
                     connection,
@@ -109,6 +120,22 @@ public sealed partial class PostgreSqlContactStore
 
                     PostgreSqlStoreMetrics.Restart("reconcile_many");
                     continue;
+                }
+
+                if (upFrontIds is not null)
+                {
+                    // Nothing the plans depend on can change now: plan every request in order, in memory, with the ids taken.
+                    var once = PlanChunk(new ChunkGraph(touched, upFrontIds), identifiers, plan);
+                    if (once.Graph.Inserted.Count == 0 && once.Graph.Changed.Count == 0 && once.Links.Count == 0)
+                    {
+                        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await WriteChunkAndCommitAsync(connection, transaction, sql, once).ConfigureAwait(false);
+                    }
+
+                    return once.Results;
                 }
 
                 // Nothing the plans depend on can change now: plan every request in order, in memory. The plan must see the
@@ -161,14 +188,18 @@ public sealed partial class PostgreSqlContactStore
         return new PlannedChunk(graph, results, entries, links);
     }
 
-    /// <summary>Step 1: the plan guard, the identifier locks, the current roots' locks and the load, in one round trip.</summary>
-    private static async Task<(IReadOnlyList<Contact> Touched, SortedSet<long> Held)> LockAndLoadChunkAsync(
+    /// <summary>
+    /// Step 1: the plan guard, the identifier locks, the current roots' locks and the load, in one round trip; and
+    /// <paramref name="takeIds"/> ids from the sequence when it is positive (else <c>Ids</c> is null).
+    /// </summary>
+    private static async Task<(IReadOnlyList<Contact> Touched, SortedSet<long> Held, long[]? Ids)> LockAndLoadChunkAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         BulkSql sql,
         long[] identifierKeys,
         string[] emails,
         string[] phoneNumbers,
+        int takeIds,
         CancellationToken cancellationToken)
     {
         var batch = new NpgsqlBatch(connection, transaction);
@@ -178,6 +209,11 @@ public sealed partial class PostgreSqlContactStore
             batch.Add(sql.LockIdentifiers).With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, identifierKeys);
             batch.Add(sql.LockTouchedRoots).With(NpgsqlDbType.Array | NpgsqlDbType.Text, emails).With(NpgsqlDbType.Array | NpgsqlDbType.Text, phoneNumbers);
             batch.Add(sql.TouchedClusters).With(NpgsqlDbType.Array | NpgsqlDbType.Text, emails).With(NpgsqlDbType.Array | NpgsqlDbType.Text, phoneNumbers);
+            if (takeIds > 0)
+            {
+                batch.Add(sql.TakeIds).With(NpgsqlDbType.Integer, takeIds);
+            }
+
             var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
@@ -190,7 +226,15 @@ public sealed partial class PostgreSqlContactStore
                 }
 
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                return (await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false), held);
+                var touched = await ReadContactsAsync(reader, cancellationToken).ConfigureAwait(false);
+                if (takeIds == 0)
+                {
+                    return (touched, held, null);
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                var ids = await ReadIdsAsync(reader, takeIds, cancellationToken).ConfigureAwait(false);
+                return (touched, held, ids);
             }
         }
     }
@@ -233,20 +277,26 @@ public sealed partial class PostgreSqlContactStore
         await using (batch.ConfigureAwait(false))
         {
             batch.Add(sql.TakeIds).With(NpgsqlDbType.Integer, count);
-            var ids = new long[count];
-            var read = 0;
             var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
-                {
-                    ids[read++] = reader.GetInt64(0);
-                }
+                return await ReadIdsAsync(reader, count, CancellationToken.None).ConfigureAwait(false);
             }
-
-            Array.Sort(ids);
-            return ids;
         }
+    }
+
+    /// <summary>Reads the ids of the take-ids statement, ascending.</summary>
+    private static async Task<long[]> ReadIdsAsync(NpgsqlDataReader reader, int count, CancellationToken cancellationToken)
+    {
+        var ids = new long[count];
+        var read = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ids[read++] = reader.GetInt64(0);
+        }
+
+        Array.Sort(ids);
+        return ids;
     }
 
     /// <summary>Step 4: the final state of every changed row, the inserts, the merge evidence and the feed entries, then COMMIT.</summary>

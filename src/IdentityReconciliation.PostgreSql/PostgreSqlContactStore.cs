@@ -254,7 +254,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _executor.RunAsync(
             "reconcile_group",
             (Store: this, Identifiers: identifiers, Plan: plan),
-            static (connection, state, ct) => state.Store.RunChunkAsync(connection, state.Identifiers, state.Plan, ct),
+            static (connection, state, ct) => state.Store.RunChunkAsync(connection, state.Identifiers, state.Plan, takeIdsUpFront: true, ct),
             CancellationToken.None);
 
     /// <inheritdoc />
