@@ -85,9 +85,7 @@ public sealed partial class PostgreSqlContactStore
         CancellationToken cancellationToken)
     {
         var sql = _bulkSql ??= new BulkSql(_queries.ContactTable);
-        var emails = identifiers.Where(static i => i.Email is not null).Select(static i => i.Email!).Distinct(StringComparer.Ordinal).ToArray();
-        var phoneNumbers = identifiers.Where(static i => i.PhoneNumber is not null).Select(static i => i.PhoneNumber!).Distinct(StringComparer.Ordinal).ToArray();
-        var identifierKeys = identifiers.SelectMany(i => PostgreSqlLockKeys.Identifiers(_schema, i)).Distinct().Order().ToArray();
+        var (emails, phoneNumbers, identifierKeys) = DistinctValuesAndKeys(identifiers);
         for (var restart = 0; ; restart++)
         {
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
@@ -160,6 +158,27 @@ public sealed partial class PostgreSqlContactStore
                 return planned.Results;
             }
         }
+    }
+
+    /// <summary>The chunk's distinct emails and phone numbers, and their lock keys in ascending order (the protocol's order).</summary>
+    private (string[] Emails, string[] PhoneNumbers, long[] Keys) DistinctValuesAndKeys(IReadOnlyList<ContactIdentifiers> identifiers)
+    {
+        var emails = new HashSet<string>(identifiers.Count, StringComparer.Ordinal);
+        var phoneNumbers = new HashSet<string>(identifiers.Count, StringComparer.Ordinal);
+        for (var i = 0; i < identifiers.Count; i++)
+        {
+            if (identifiers[i].Email is { } email)
+            {
+                emails.Add(email);
+            }
+
+            if (identifiers[i].PhoneNumber is { } phoneNumber)
+            {
+                phoneNumbers.Add(phoneNumber);
+            }
+        }
+
+        return ([.. emails], [.. phoneNumbers], PostgreSqlLockKeys.Values(_schema, emails, phoneNumbers));
     }
 
     /// <summary>Plans every request of the chunk in order over <paramref name="graph"/>, applying each plan before the next.</summary>
@@ -413,6 +432,8 @@ public sealed partial class PostgreSqlContactStore
         private readonly Dictionary<long, HashSet<long>> _byLinkedId = [];
         private readonly HashSet<long> _changed = [];
         private readonly HashSet<long> _inserted = [];
+        private readonly HashSet<long> _roots = [];
+        private readonly HashSet<long> _seen = [];
 
         private readonly long[]? _ids;
 
@@ -436,7 +457,9 @@ public sealed partial class PostgreSqlContactStore
 
         public IReadOnlyList<Contact> Touched(ContactIdentifiers identifiers)
         {
-            var roots = new HashSet<long>();
+            // The two sets are reused from request to request (the graph is used by one chunk, one request at a time).
+            var roots = _roots;
+            roots.Clear();
             AddRootsOf(roots, identifiers.Email, _byEmail);
             AddRootsOf(roots, identifiers.PhoneNumber, _byPhoneNumber);
             if (roots.Count == 0)
@@ -445,7 +468,8 @@ public sealed partial class PostgreSqlContactStore
             }
 
             var result = new List<Contact>();
-            var seen = new HashSet<long>();
+            var seen = _seen;
+            seen.Clear();
             foreach (var root in roots)
             {
                 if (_byId.TryGetValue(root, out var primary) && seen.Add(root))

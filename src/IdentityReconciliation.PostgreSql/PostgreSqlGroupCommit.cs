@@ -59,10 +59,11 @@ internal sealed class PostgreSqlGroupCommit
         }
     }
 
-    /// <summary>Queues a write for the next group and waits for its result.</summary>
-    public async Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    /// <summary>Queues a write for the next group; the task completes with its result.</summary>
+    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
     {
         var pending = new Pending(identifiers, plan, cancellationToken);
+        pending.ListenForCancellation(); // before it is queued (and could be taken), so that taking it can end the listening
         bool lead;
         lock (_queue)
         {
@@ -74,20 +75,22 @@ internal sealed class PostgreSqlGroupCommit
             }
         }
 
-        if (lead)
+        return lead ? LeadThenWaitAsync(pending) : pending.Completion;
+    }
+
+    /// <summary>A free slot but others waiting (their slot is about to hand over): commit the next group now, this one with it.</summary>
+    private async Task<IReadOnlyList<Contact>> LeadThenWaitAsync(Pending pending)
+    {
+        try
         {
-            // A free slot but others waiting (their slot is about to hand over): commit the next group now, this one with it.
-            try
-            {
-                await RunNextGroupAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                HandOver();
-            }
+            await RunNextGroupAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            HandOver();
         }
 
-        return await pending.WaitAsync().ConfigureAwait(false);
+        return await pending.Completion.ConfigureAwait(false);
     }
 
     /// <summary>Called by a slot that finished: serve the queue from the thread pool, or give the slot back if it is empty.</summary>
@@ -188,6 +191,7 @@ internal sealed class PostgreSqlGroupCommit
         private readonly TaskCompletionSource<IReadOnlyList<Contact>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _state;
         private Exception? _planFailure;
+        private CancellationTokenRegistration _registration;
 
         public ContactIdentifiers Identifiers { get; } = identifiers;
 
@@ -195,21 +199,28 @@ internal sealed class PostgreSqlGroupCommit
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
 
-        public async Task<IReadOnlyList<Contact>> WaitAsync()
+        /// <summary>Completes with the result; cancelled when the caller's token fires while the request is still queued.</summary>
+        public Task<IReadOnlyList<Contact>> Completion => _completion.Task;
+
+        /// <summary>Cancellation counts only while the request waits in the queue: once taken into a group it completes.</summary>
+        public void ListenForCancellation()
         {
-            // Cancellation counts only while the request waits in the queue: once taken into a group it completes.
-            var registration = CancellationToken.UnsafeRegister(static state => ((Pending)state!).TryCancel(), this);
-            try
+            if (CancellationToken.CanBeCanceled)
             {
-                return await _completion.Task.ConfigureAwait(false);
-            }
-            finally
-            {
-                await registration.DisposeAsync().ConfigureAwait(false);
+                _registration = CancellationToken.UnsafeRegister(static state => ((Pending)state!).TryCancel(), this);
             }
         }
 
-        public bool TryTake() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
+        public bool TryTake()
+        {
+            if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued)
+            {
+                return false;
+            }
+
+            _registration.Dispose();
+            return true;
+        }
 
         /// <summary>
         /// The request's plan, called by the group's transaction (perhaps more than once: the last call is the one applied).
