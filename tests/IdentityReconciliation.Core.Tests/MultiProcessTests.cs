@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Tests;
 

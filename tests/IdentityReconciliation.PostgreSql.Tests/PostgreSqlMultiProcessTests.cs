@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using IdentityReconciliation.Tests;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 
