@@ -1,4 +1,3 @@
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Tests;
 

@@ -15,7 +15,7 @@ public sealed class IdentifyDetailedTests
 {
     private readonly InMemoryContactStore _store = new();
     private readonly ManualTimeProvider _clock = new() { AutoAdvance = TimeSpan.FromMilliseconds(1) };
-    private readonly CollectingLogger _logger = new();
+    private readonly CollectingLogger<IdentityReconciler> _logger = new();
 
     private IdentityReconciler Reconciler(Action<IdentityReconciliationOptions>? configure = null)
     {
@@ -261,19 +261,6 @@ public sealed class IdentifyDetailedTests
         var act = () => new IdentityReconciler(_store, options);
 
         act.Should().Throw<OptionsValidationException>().WithMessage("*BlockedPhoneNumbers[1]*");
-    }
-
-    private sealed class CollectingLogger : ILogger<IdentityReconciler>
-    {
-        public ConcurrentQueue<(LogLevel Level, EventId EventId, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
     }
 
     /// <summary>Runs another write between the fast path's lookup and the first atomic unit.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Tests;
 
@@ -10,25 +9,8 @@ public sealed class MultiProcessTests : IDisposable
     private const int RequestsPerProcess = 1000;
     private readonly TempDatabase _database = new();
 
-    /// <summary>The requests a process sends: deterministic from its seed, over a small universe so merges are frequent.</summary>
-    public static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count)
-    {
-        var random = new Random(seed);
-        for (var i = 0; i < count; i++)
-        {
-            yield return ContactStoreContractTests.RandomRequest(random, universe: 400);
-        }
-    }
-
-    /// <summary>The phone every hub request shares.</summary>
-    public const string HubPhone = "+15550100";
-
-    /// <summary>New emails on one shared phone: the requests that would make a hub person without the guards.</summary>
-    public static IEnumerable<(string? Email, string? Phone)> HubRequests(string prefix, int count) =>
-        Enumerable.Range(0, count).Select(i => ((string?)$"{prefix}{i}@x.io", (string?)HubPhone));
-
-    /// <summary>The email of the <paramref name="index"/>th new person of a crash child's <paramref name="caller"/>.</summary>
-    public static string CrashEmail(int caller, int index) => $"crash{caller}-{index}@x.io";
+    private static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count) =>
+        MultiProcessRequests.Random(seed, count, MultiProcessRequests.SqliteUniverse);
 
     [Fact]
     public async Task IdentifyAsync_ThreeProcessesCheckpointingEveryFewPages_InvariantsHoldAndTheFileIsSound()
@@ -91,7 +73,7 @@ public sealed class MultiProcessTests : IDisposable
             while (acknowledged.Count < 600)
             {
                 var line = await child.StandardOutput.ReadLineAsync(timeout.Token);
-                line.Should().NotBeNull(await ReadErrorIfExitedAsync(child));
+                line.Should().NotBeNull(await TestingHost.ReadErrorIfExitedAsync(child));
                 line.Should().StartWith("ack ");
                 acknowledged.Add(line!["ack ".Length..]);
             }
@@ -138,7 +120,7 @@ public sealed class MultiProcessTests : IDisposable
         await using (var store = new SqliteContactStore(_database.ConnectionString))
         {
             var reconciler = new IdentityReconciler(store, options);
-            await Parallel.ForEachAsync(HubRequests("third", PerProcess).Chunk(PerProcess / 4), async (chunk, ct) =>
+            await Parallel.ForEachAsync(MultiProcessRequests.Hub("third", PerProcess).Chunk(PerProcess / 4), async (chunk, ct) =>
             {
                 foreach (var (email, phone) in chunk)
                 {
@@ -146,14 +128,14 @@ public sealed class MultiProcessTests : IDisposable
                 }
             });
 
-            (await reconciler.IdentifyAsync(new IdentifyRequest(null, HubPhone))).Emails.Should().HaveCount(MaxEmails);
+            (await reconciler.IdentifyAsync(new IdentifyRequest(null, MultiProcessRequests.HubPhone))).Emails.Should().HaveCount(MaxEmails);
         }
 
         await WaitForAsync(children);
         var rows = SqliteRows.ReadAll(_database);
-        GraphInvariants.AssertHold(rows, new[] { "first", "second", "third" }.SelectMany(prefix => HubRequests(prefix, PerProcess)).ToList(), options);
+        GraphInvariants.AssertHold(rows, new[] { "first", "second", "third" }.SelectMany(prefix => MultiProcessRequests.Hub(prefix, PerProcess)).ToList(), options);
         rows.Should().HaveCount(3 * PerProcess, "every request adds one row: to the hub while it has room, else a person of its own");
-        rows.Count(r => r.PhoneNumber == HubPhone).Should().Be(MaxEmails);
+        rows.Count(r => r.PhoneNumber == MultiProcessRequests.HubPhone).Should().Be(MaxEmails);
     }
 
     [Fact]
@@ -291,7 +273,7 @@ public sealed class MultiProcessTests : IDisposable
         foreach (var child in children)
         {
             using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+            (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await TestingHost.ReadErrorIfExitedAsync(child));
         }
 
         foreach (var child in children)
@@ -314,27 +296,7 @@ public sealed class MultiProcessTests : IDisposable
         }
     }
 
-    private static Process Start(params string[] arguments)
-    {
-        var assembly = typeof(Program).Assembly.Location;
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var info = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { assembly }.Concat(arguments))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
-    }
-
-    private static async Task<string> ReadErrorIfExitedAsync(Process child) =>
-        child.HasExited ? await child.StandardError.ReadToEndAsync() : "the child process is still running";
+    private static Process Start(params string[] arguments) => TestingHost.Start("sqlite", arguments);
 
     public void Dispose() => _database.Dispose();
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

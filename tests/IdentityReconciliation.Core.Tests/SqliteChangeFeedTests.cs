@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using Dapper;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace IdentityReconciliation.Tests;

@@ -1,5 +1,4 @@
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -26,7 +25,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         }
     }
 
-    private readonly CollectingLogger _logger = new();
+    private readonly CollectingLogger<SqliteContactStore> _logger = new();
 
     private SqliteContactStore Store(int checkpointThreshold) => new(
         Options.Create(new SqliteContactStoreOptions
@@ -151,17 +150,5 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         // and a truncation that found a reader too slow is tried again four thresholds later.
         largest.Should().BeGreaterThan(0);
         largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and truncated it when readers kept it from starting over");
-    }
-
-    private sealed class CollectingLogger : Microsoft.Extensions.Logging.ILogger<SqliteContactStore>
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, Microsoft.Extensions.Logging.EventId EventId, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
     }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text;
 using Dapper;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -116,7 +115,7 @@ public sealed class SqliteErasureTests : IDisposable
     [Fact]
     public async Task EraseAsync_ReaderHoldsAnOldSnapshot_CheckpointIsRetriedAfterTheNextWrite()
     {
-        var logger = new CollectingLogger();
+        var logger = new CollectingLogger<SqliteContactStore>();
         var options = Options.Create(new SqliteContactStoreOptions { ConnectionString = _database.ConnectionString, BusyTimeout = TimeSpan.FromMilliseconds(200) });
         await using var store = new SqliteContactStore(options, logger);
         var reconciler = new IdentityReconciler(store);
@@ -203,18 +202,5 @@ public sealed class SqliteErasureTests : IDisposable
                 .Select(row => (string)((IDictionary<string, object>)row)["detail"]).ToList();
             plan.Should().NotContain(d => d.StartsWith("SCAN", StringComparison.Ordinal), "{0} scans: {1}", sql, string.Join(" | ", plan));
         }
-    }
-
-    private sealed class CollectingLogger : ILogger<SqliteContactStore>
-    {
-        public ConcurrentQueue<(LogLevel Level, EventId EventId, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
     }
 }

@@ -1,5 +1,4 @@
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Tests;
 

@@ -1,6 +1,5 @@
 using Dapper;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.PostgreSql.Tests;

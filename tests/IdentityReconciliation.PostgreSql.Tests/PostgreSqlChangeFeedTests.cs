@@ -1,6 +1,5 @@
 using Dapper;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -1,11 +1,10 @@
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 
 /// <summary>
-/// The core's store contract (linked from IdentityReconciliation.Core.Tests), against a real PostgreSQL server: the same
+/// The store contract (IdentityReconciliation.Testing), against a real PostgreSQL server: the same
 /// contract, invariant and concurrency tests as the SQLite store, including 64 parallel identical new requests and
 /// parallel bridging requests. Each test gets its own schema in the class's database.
 /// </summary>

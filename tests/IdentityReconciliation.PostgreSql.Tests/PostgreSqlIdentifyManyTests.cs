@@ -1,11 +1,10 @@
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 
 /// <summary>
-/// <see cref="IdentifyManyTests"/> (linked from IdentityReconciliation.Core.Tests) on a real PostgreSQL server: the store's
+/// <see cref="IdentifyManyTests"/> (IdentityReconciliation.Testing) on a real PostgreSQL server: the store's
 /// chunked override of <see cref="IContactStore.ReconcileManyAsync"/> against one-by-one requests. Each store gets its own schema.
 /// </summary>
 [RequiresPostgreSql]

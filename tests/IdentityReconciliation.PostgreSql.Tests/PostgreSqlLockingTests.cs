@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 using Dapper;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

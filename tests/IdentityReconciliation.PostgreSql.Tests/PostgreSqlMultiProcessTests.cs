@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
 
@@ -15,15 +13,8 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
 
     private PostgreSqlDatabase Database => _database!;
 
-    /// <summary>The requests a process sends: deterministic from its seed, over a small universe so that merges are frequent.</summary>
-    public static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count)
-    {
-        var random = new Random(seed);
-        for (var i = 0; i < count; i++)
-        {
-            yield return ContactStoreContractTests.RandomRequest(random, universe: 300);
-        }
-    }
+    private static IEnumerable<(string? Email, string? Phone)> Requests(int seed, int count) =>
+        MultiProcessRequests.Random(seed, count, MultiProcessRequests.PostgreSqlUniverse);
 
     public async Task InitializeAsync() => _database = await PostgreSqlDatabase.CreateAsync();
 
@@ -45,7 +36,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
             foreach (var child in children)
             {
                 using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await TestingHost.ReadErrorIfExitedAsync(child));
             }
 
             foreach (var child in children)
@@ -125,7 +116,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
             foreach (var child in children)
             {
                 using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await TestingHost.ReadErrorIfExitedAsync(child));
             }
 
             foreach (var child in children)
@@ -184,7 +175,7 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
             foreach (var child in children)
             {
                 using var ready = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await ReadErrorIfExitedAsync(child));
+                (await child.StandardOutput.ReadLineAsync(ready.Token)).Should().Be("ready", await TestingHost.ReadErrorIfExitedAsync(child));
             }
 
             // The reader polls from the last sequence it has read, in small pages, on its own connections, while the
@@ -261,25 +252,9 @@ public sealed class PostgreSqlMultiProcessTests : IAsyncLifetime
 
     private Process Start(int seed) => Start(seed, "hammer", RequestsPerProcess);
 
-    private Process Start(int seed, string mode, int count)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var info = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment[Program.ConnectionVariable] = Database.ConnectionString;
-        foreach (var argument in new[] { typeof(Program).Assembly.Location, mode, seed.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture) })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start the child process.");
-    }
-
-    private static async Task<string> ReadErrorIfExitedAsync(Process child) =>
-        child.HasExited ? await child.StandardError.ReadToEndAsync() : "the child process is still running";
+    private Process Start(int seed, string mode, int count) =>
+        TestingHost.Start(
+            "postgres",
+            [mode, seed.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture)],
+            new Dictionary<string, string> { [TestingHost.PostgreSqlConnectionVariable] = Database.ConnectionString });
 }

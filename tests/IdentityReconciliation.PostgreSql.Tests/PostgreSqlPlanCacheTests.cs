@@ -1,5 +1,4 @@
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

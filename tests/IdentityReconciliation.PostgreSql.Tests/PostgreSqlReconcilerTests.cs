@@ -1,6 +1,4 @@
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.PostgreSql.Tests;

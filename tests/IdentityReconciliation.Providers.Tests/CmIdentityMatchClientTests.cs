@@ -24,11 +24,11 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     };
 
     private readonly string _keyId = CmServer.NewKeyId();
-    private FakeProviderServer _server = null!;
+    private ProviderStandIn _server = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await FakeProviderServer.StartAsync();
+        _server = await ProviderStandIn.StartAsync();
         _server.Authenticate = CmServer.Jwt(_keyId);
         _server.Default = CmServer.Score;
     }
@@ -38,7 +38,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_ScoreMode_ServerValidatesJwtAndScoresMap()
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -66,7 +66,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_MatchMode_BooleansBecome100And0()
     {
         _server.Default = context => Respond.Json(context, 200, CmServer.MatchJson);
-        await using var services = CmServer.Host(_server, _keyId, options => options.ServiceType = CmServiceType.Match);
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.ServiceType = CmServiceType.Match);
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -85,7 +85,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task IdentityMatchAsync_ExplicitServiceType_OverridesOptions()
     {
         _server.Default = context => Respond.Json(context, 200, CmServer.MatchJson);
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var response = await services.GetRequiredService<CmIdentityMatchClient>().IdentityMatchAsync(Query, CmServiceType.Match);
 
@@ -105,7 +105,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_StatesWithoutData_AreOutcomes(string json, IdentityMatchOutcome expected)
     {
         _server.Default = context => Respond.Json(context, 200, json);
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -118,7 +118,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_UnknownState_ThrowsInvalidResponseInsteadOfNoData()
     {
         _server.Default = context => Respond.Json(context, 200, """{"state":"something-new","firstNameScore":100}""");
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -131,7 +131,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_SandboxBaseAddress_PostsToTheSandboxServiceRoot()
     {
         var sandbox = new Uri(_server.BaseAddress, "mobile-identity-sandbox/v1");
-        await using var services = CmServer.Host(_server, _keyId, options => options.BaseAddress = sandbox);
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.BaseAddress = sandbox);
 
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -145,7 +145,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     {
         var limiter = new CountingLimiter();
         _server.Enqueue(context => Respond.Status(context, 429));
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.RateLimiter = limiter;
             options.MinimumRequestInterval = TimeSpan.FromHours(1); // not used when the host supplies a limiter
@@ -161,7 +161,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_HostRateLimiterRefuses_ThrowsUnavailableWithoutSending()
     {
-        await using var services = CmServer.Host(_server, _keyId, options => options.RateLimiter = new CountingLimiter { Refuse = true });
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.RateLimiter = new CountingLimiter { Refuse = true });
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -176,7 +176,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
         _server.Enqueue(
             context => Respond.Json(context, 200, CmServer.ScoreJson, ("X-Request-Id", "cm-request-1")),
             context => Respond.Json(context, 400, """{"title":"Validation failed"}""", ("X-Correlation-Id", "cm-request-2")));
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
         var provider = services.GetRequiredService<IIdentityMatchProvider>();
 
         (await provider.MatchAsync(Query)).ReferenceId.Should().Be("cm-request-1");
@@ -193,7 +193,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
             message = $"Token {context.Request.Headers.Authorization} rejected for John Doe, Konijnenberg 24, 4825 BD, 1965-03-10, +31613245678",
         }));
         var logs = new CollectingLoggerProvider();
-        await using var services = CmServer.Host(_server, _keyId, logs: logs);
+        await using var services = TestHosts.Cm(_server, _keyId, logs: logs);
 
         var error = (await FluentActions.Awaiting(() => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query))
             .Should().ThrowAsync<IdentityMatchConfigurationException>()).Which;
@@ -213,7 +213,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_SevenDigitE164Number_IsAccepted()
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(new IdentityMatchQuery("+683 4002") { LastName = "Doe" });
 
@@ -223,7 +223,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_MintedJwt_HasNotBeforeBackdated()
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -292,7 +292,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_429ThenSuccess_RetriesWithValidToken()
     {
         _server.Enqueue(context => Respond.Status(context, 429));
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -306,7 +306,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     {
         _server.Enqueue(context => Respond.Status(
             context, 429, ("Retry-After", DateTimeOffset.UtcNow.AddSeconds(2).ToString("r", CultureInfo.InvariantCulture))));
-        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.MaxRetryAfter = TimeSpan.FromSeconds(3));
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.Resilience.MaxRetryAfter = TimeSpan.FromSeconds(3));
         var stopwatch = Stopwatch.StartNew();
 
         var result = await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
@@ -321,7 +321,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     {
         _server.Default = context => Respond.Json(
             context, 400, """{"title":"Validation failed","errors":{"phoneNumber":["Not a valid mobile number."]}}""");
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -334,7 +334,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_WrongSecret_ThrowsConfigurationExceptionWithoutRetry()
     {
-        await using var services = CmServer.Host(_server, _keyId, options => options.Secret = "not-the-secret-cm-issued");
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.Secret = "not-the-secret-cm-issued");
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -349,7 +349,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_Forbidden_ThrowsConfigurationException()
     {
         _server.Default = context => Respond.Json(context, 403, """{"message":"Identity Match is not enabled for this account"}""");
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -362,7 +362,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_StaticToken_SentAsBearer()
     {
         _server.Authenticate = CmServer.Bearer("host-supplied-token");
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.KeyId = null;
             options.Secret = null;
@@ -381,7 +381,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
         var calls = 0;
         _server.Authenticate = request => request.Header("Authorization")!.StartsWith("Bearer token-", StringComparison.Ordinal) ? null : "no token";
         _server.Enqueue(context => Respond.Status(context, 429));
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.KeyId = null;
             options.Secret = null;
@@ -397,7 +397,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_TokenProviderReturnsEmpty_ThrowsConfigurationExceptionWithoutSending()
     {
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.KeyId = null;
             options.Secret = null;
@@ -414,7 +414,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_SlowResponseWithRetryWhenPossiblyBilled_AttemptTimeoutRetries()
     {
         _server.Enqueue(CmServer.Score, Respond.After(TimeSpan.FromSeconds(60), CmServer.Score));
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
             options.Resilience.RetryWhenPossiblyBilled = true;
@@ -431,7 +431,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_MalformedJson_ThrowsInvalidResponseWithoutRetry()
     {
         _server.Default = context => Respond.Json(context, 200, """{"state":"success","firstNameScore":""");
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -443,7 +443,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_WrongJsonTypes_ThrowsInvalidResponse()
     {
         _server.Default = context => Respond.Json(context, 200, """{"state":"success","firstNameScore":{"value":1}}""");
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -457,7 +457,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_TwoDropsAfterFullBodyRead_AreRetriedOnlyWhenPossiblyBilledRetriesAreOn(bool retryWhenPossiblyBilled, int expectedRequests)
     {
         _server.Enqueue(Respond.Drop, Respond.Drop);
-        await using var services = CmServer.Host(_server, _keyId, options => options.Resilience.RetryWhenPossiblyBilled = retryWhenPossiblyBilled);
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.Resilience.RetryWhenPossiblyBilled = retryWhenPossiblyBilled);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
@@ -477,7 +477,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     public async Task MatchAsync_FailuresOpenCircuit_FailsFastWithTypedException()
     {
         _server.Default = context => Respond.Status(context, 502);
-        await using var services = CmServer.Host(_server, _keyId, options =>
+        await using var services = TestHosts.Cm(_server, _keyId, options =>
         {
             options.Resilience.MaxRetryAttempts = 1;
             options.Resilience.RetryWhenPossiblyBilled = true;
@@ -507,7 +507,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [InlineData("+3161")]
     public async Task MatchAsync_NotE164WithPlus_ThrowsArgumentExceptionBeforeSending(string phone)
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(new IdentityMatchQuery(phone) { LastName = "Doe" });
 
@@ -518,7 +518,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task MatchAsync_OnlyFieldsCmCannotCompare_ThrowsArgumentException()
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(
             new IdentityMatchQuery("+31613245678") { City = "Breda", Country = "NL" });
@@ -530,7 +530,7 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     [Fact]
     public async Task IdentityMatchAsync_UndefinedServiceType_ThrowsArgumentOutOfRange()
     {
-        await using var services = CmServer.Host(_server, _keyId);
+        await using var services = TestHosts.Cm(_server, _keyId);
 
         var act = () => services.GetRequiredService<CmIdentityMatchClient>().IdentityMatchAsync(Query, (CmServiceType)42);
 
@@ -543,10 +543,10 @@ public sealed class CmIdentityMatchClientTests : IAsyncLifetime
     {
         var logs = new CollectingLoggerProvider();
         _server.Enqueue(context => Respond.Status(context, 429));
-        await using var services = CmServer.Host(_server, _keyId, logs: logs);
+        await using var services = TestHosts.Cm(_server, _keyId, logs: logs);
         await services.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query);
 
-        await using var wrong = CmServer.Host(_server, _keyId, options => options.Secret = "a-wrong-secret-value", logs);
+        await using var wrong = TestHosts.Cm(_server, _keyId, options => options.Secret = "a-wrong-secret-value", logs);
         var error = await FluentActions.Awaiting(() => wrong.GetRequiredService<IIdentityMatchProvider>().MatchAsync(Query))
             .Should().ThrowAsync<IdentityMatchConfigurationException>();
 

@@ -1,6 +1,5 @@
 using System.Text;
 using IdentityReconciliation.Providers.Cm;
-using IdentityReconciliation.Providers.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace IdentityReconciliation.Providers.Tests;

@@ -21,11 +21,11 @@ public sealed class CmRateLimitTests : IAsyncLifetime
 
     private readonly string _keyId = CmServer.NewKeyId();
     private readonly SendLog _sends = new();
-    private FakeProviderServer _server = null!;
+    private ProviderStandIn _server = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await FakeProviderServer.StartAsync();
+        _server = await ProviderStandIn.StartAsync();
         _server.Authenticate = CmServer.Jwt(_keyId);
         _server.Default = CmServer.Score;
     }
@@ -111,7 +111,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
         _server.Authenticate = request => checkFirst(request) is null || checkOther(request) is null ? null : "unknown key";
         var slow = TimeSpan.FromSeconds(10);
         await using var first = Host(slow);
-        await using var other = CmServer.Host(_server, otherKeyId, options => options.MinimumRequestInterval = slow);
+        await using var other = TestHosts.Cm(_server, otherKeyId, options => options.MinimumRequestInterval = slow);
         var waits = 0L;
         using var firstWaits = Listen(first, IdentityMatchTelemetry.RateLimitWaitsCounter, value => Interlocked.Add(ref waits, value));
         using var otherWaits = Listen(other, IdentityMatchTelemetry.RateLimitWaitsCounter, value => Interlocked.Add(ref waits, value));
@@ -132,7 +132,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
         // A loaded machine can stop a thread for milliseconds between two reads of the clock; the limit imposed no wait,
         // so neither the counter nor the log may say it did (this made the test above fail one run in a few under load).
         var clock = new PreemptedClock(TimeSpan.FromMilliseconds(5));
-        await using var services = CmServer.Host(_server, _keyId, options => options.MinimumRequestInterval = TimeSpan.FromSeconds(10), timeProvider: clock);
+        await using var services = TestHosts.Cm(_server, _keyId, options => options.MinimumRequestInterval = TimeSpan.FromSeconds(10), timeProvider: clock);
         var waits = 0L;
         using var listener = Listen(services, IdentityMatchTelemetry.RateLimitWaitsCounter, value => Interlocked.Add(ref waits, value));
 
@@ -186,7 +186,7 @@ public sealed class CmRateLimitTests : IAsyncLifetime
     }
 
     private ServiceProvider Host(TimeSpan interval) =>
-        CmServer.Host(_server, _keyId, options => options.MinimumRequestInterval = interval, sends: _sends);
+        TestHosts.Cm(_server, _keyId, options => options.MinimumRequestInterval = interval, sends: _sends);
 
     /// <summary>One call to open the connection first, so that the calls under test share a warm connection.</summary>
     private static Task WarmUpAsync(IIdentityMatchProvider provider) => provider.MatchAsync(new IdentityMatchQuery("+31613245678") { FirstName = "warm-up" });

@@ -87,7 +87,7 @@ public sealed class IdentityMatchPipelineTests
     [Fact]
     public async Task Telemetry_CallsFailuresAndRetries_AreCounted()
     {
-        await using var server = await FakeProviderServer.StartAsync();
+        await using var server = await ProviderStandIn.StartAsync();
         server.Authenticate = TelesignServer.Hmac();
         server.Default = TelesignServer.Success;
         server.Enqueue(context => Respond.Status(context, 429), context => Respond.Json(context, 400, "{}"));

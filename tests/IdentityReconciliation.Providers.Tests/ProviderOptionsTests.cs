@@ -216,10 +216,10 @@ public sealed class ProviderOptionsTests
     [Fact]
     public async Task AddNamed_ProductionAndSandboxSideBySide_EachUsesItsOwnOptions()
     {
-        await using var production = await Support.FakeProviderServer.StartAsync();
-        await using var sandbox = await Support.FakeProviderServer.StartAsync();
-        production.Default = Support.TelesignServer.Success;
-        sandbox.Default = context => Support.Respond.Json(context, 200, Support.TelesignServer.StatusJson(2805));
+        await using var production = await ProviderStandIn.StartAsync();
+        await using var sandbox = await ProviderStandIn.StartAsync();
+        production.Default = TelesignServer.Success;
+        sandbox.Default = context => Respond.Json(context, 200, TelesignServer.StatusJson(2805));
         using var services = Build(s =>
         {
             s.AddTelesignContactMatch(options => Configure(options, production.BaseAddress, 80));
@@ -243,8 +243,8 @@ public sealed class ProviderOptionsTests
         static void Configure(TelesignContactMatchOptions options, Uri baseAddress, int threshold)
         {
             options.BaseAddress = baseAddress;
-            options.CustomerId = Support.TelesignServer.CustomerId;
-            options.ApiKey = Support.TelesignServer.ApiKey;
+            options.CustomerId = TelesignServer.CustomerId;
+            options.ApiKey = TelesignServer.ApiKey;
             options.MatchThreshold = threshold;
         }
     }

@@ -23,11 +23,11 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
         DateOfBirth = new DateOnly(1980, 2, 29),
     };
 
-    private FakeProviderServer _server = null!;
+    private ProviderStandIn _server = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await FakeProviderServer.StartAsync();
+        _server = await ProviderStandIn.StartAsync();
         _server.Authenticate = TelesignServer.Hmac();
         _server.Default = TelesignServer.Success;
     }
@@ -503,7 +503,7 @@ public sealed class TelesignContactMatchClientTests : IAsyncLifetime
     public async Task ContactMatchAsync_ConnectionRefused_IsRetriedByDefault()
     {
         // Nothing listens on the port: the request never left the process, so retrying cannot bill twice.
-        var closed = await FakeProviderServer.StartAsync();
+        var closed = await ProviderStandIn.StartAsync();
         var address = closed.BaseAddress;
         await closed.DisposeAsync();
         await using var services = TestHosts.Telesign(_server, options => options.BaseAddress = address);

@@ -1,6 +1,5 @@
 using System.Text;
 using IdentityReconciliation.Providers.Telesign;
-using IdentityReconciliation.Providers.Tests.Support;
 
 namespace IdentityReconciliation.Providers.Tests;
 

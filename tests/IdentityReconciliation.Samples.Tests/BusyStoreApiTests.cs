@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using IdentityReconciliation.Samples.Tests.Support;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.AspNetCore.Http;
 
 namespace IdentityReconciliation.Samples.Tests;

@@ -1,6 +1,5 @@
 using IdentityReconciliation.Samples.Tests.Support;
 using IdentityReconciliation.Sqlite;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 

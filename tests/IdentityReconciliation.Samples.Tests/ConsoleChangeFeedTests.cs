@@ -1,7 +1,6 @@
 using System.Text.Json;
 using IdentityReconciliation.Samples.Console;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Configuration;
 
 namespace IdentityReconciliation.Samples.Tests;

@@ -1,5 +1,4 @@
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Samples.Tests;
 

@@ -12,7 +12,7 @@ public sealed class ConsoleMatchTests : IAsyncLifetime
 
     private ProviderStandIn _standIn = null!;
 
-    public async Task InitializeAsync() => _standIn = await ProviderStandIn.StartAsync();
+    public async Task InitializeAsync() => _standIn = await ProviderStandIn.StartWithCannedAnswersAsync();
 
     public async Task DisposeAsync() => await _standIn.DisposeAsync();
 
@@ -38,7 +38,7 @@ public sealed class ConsoleMatchTests : IAsyncLifetime
         var request = _standIn.Requests.Should().ContainSingle().Subject;
         request.Path.Should().Be("/v1/phoneid/15555551212");
         request.Authorization.Should().StartWith($"TSA {TelesignCustomerId}:");
-        request.Body.Should().Contain("John").And.Contain("1980-02-29");
+        request.BodyText.Should().Contain("John").And.Contain("1980-02-29");
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Samples.Tests;
 
@@ -13,7 +12,7 @@ public sealed class ConsoleProcessTests : IAsyncLifetime
     private readonly TempDatabase _database = new();
     private ProviderStandIn _standIn = null!;
 
-    public async Task InitializeAsync() => _standIn = await ProviderStandIn.StartAsync();
+    public async Task InitializeAsync() => _standIn = await ProviderStandIn.StartWithCannedAnswersAsync();
 
     public async Task DisposeAsync()
     {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Logging;
 
 namespace IdentityReconciliation.Samples.Tests;

@@ -1,6 +1,5 @@
 using System.Net;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 
 namespace IdentityReconciliation.Samples.Tests;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using IdentityReconciliation.Samples.Tests.Support;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Data.Sqlite;
 
 namespace IdentityReconciliation.Samples.Tests;

@@ -1,10 +1,11 @@
+using IdentityReconciliation.Providers.Cm;
 using IdentityReconciliation.Providers.Telesign;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace IdentityReconciliation.Providers.Tests.Support;
 
-/// <summary>Builds service providers wired to a fake provider server, with fast resilience settings.</summary>
+/// <summary>Builds service providers wired to a provider stand-in, with fast resilience settings.</summary>
 public static class TestHosts
 {
     /// <summary>
@@ -24,7 +25,48 @@ public static class TestHosts
     }
 
     public static ServiceProvider Telesign(
-        FakeProviderServer server, Action<TelesignContactMatchOptions>? configure = null, CollectingLoggerProvider? logs = null, TimeProvider? clock = null)
+        ProviderStandIn server, Action<TelesignContactMatchOptions>? configure = null, CollectingLoggerProvider? logs = null, TimeProvider? clock = null)
+    {
+        var services = Services(logs, clock);
+        services.AddTelesignContactMatch(options =>
+        {
+            options.BaseAddress = server.BaseAddress;
+            options.CustomerId = TelesignServer.CustomerId;
+            options.ApiKey = TelesignServer.ApiKey;
+            Fast(options.Resilience);
+            configure?.Invoke(options);
+        });
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public static ServiceProvider Cm(
+        ProviderStandIn server,
+        string keyId,
+        Action<CmIdentityMatchOptions>? configure = null,
+        CollectingLoggerProvider? logs = null,
+        SendLog? sends = null,
+        TimeProvider? timeProvider = null)
+    {
+        var services = Services(logs, timeProvider);
+        var client = services.AddCmIdentityMatch(options =>
+        {
+            options.BaseAddress = server.BaseAddress;
+            options.KeyId = keyId;
+            options.Secret = CmServer.Secret;
+            options.MinimumRequestInterval = TimeSpan.Zero;
+            Fast(options.Resilience);
+            configure?.Invoke(options);
+        });
+        if (sends is not null)
+        {
+            client.AddHttpMessageHandler(sends.CreateHandler);
+        }
+
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>Services with every log level sent to <paramref name="logs"/>, and <paramref name="clock"/> as the time provider when given.</summary>
+    private static ServiceCollection Services(CollectingLoggerProvider? logs, TimeProvider? clock)
     {
         var services = new ServiceCollection();
         if (clock is not null)
@@ -40,14 +82,6 @@ public static class TestHosts
                 logging.AddProvider(logs);
             }
         });
-        services.AddTelesignContactMatch(options =>
-        {
-            options.BaseAddress = server.BaseAddress;
-            options.CustomerId = TelesignServer.CustomerId;
-            options.ApiKey = TelesignServer.ApiKey;
-            Fast(options.Resilience);
-            configure?.Invoke(options);
-        });
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        return services;
     }
 }

@@ -1,14 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace IdentityReconciliation.Samples.Tests.Support;
 
@@ -46,15 +39,10 @@ public sealed class FeedReceiverStandIn : IAsyncDisposable
 
     public static async Task<FeedReceiverStandIn> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
+        var app = LoopbackServer.Create();
         var standIn = new FeedReceiverStandIn(app);
         app.MapPost("/feed", standIn.ReceiveAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        standIn.Endpoint = new Uri(new Uri(address), "/feed");
+        standIn.Endpoint = new Uri(await LoopbackServer.StartAsync(app), "/feed");
         return standIn;
     }
 

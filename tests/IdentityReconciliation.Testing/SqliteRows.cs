@@ -1,7 +1,7 @@
 using System.Globalization;
 using Dapper;
 
-namespace IdentityReconciliation.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>Reads an SQLite contact file with raw SQL, checking the stored format on the way.</summary>
 public static class SqliteRows

@@ -1,12 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using IdentityReconciliation.Providers.Cm;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
-namespace IdentityReconciliation.Providers.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>What a fake CM.com checks: an HS256 JWT signed with the secret, with the right kid and a valid lifetime.</summary>
 public static class CmServer
@@ -69,45 +66,6 @@ public static class CmServer
 
     public static Func<RecordedRequest, string?> Bearer(string token) =>
         request => request.Header("Authorization") == "Bearer " + token ? null : "wrong bearer token";
-
-    public static ServiceProvider Host(
-        FakeProviderServer server,
-        string keyId,
-        Action<CmIdentityMatchOptions>? configure = null,
-        CollectingLoggerProvider? logs = null,
-        SendLog? sends = null,
-        TimeProvider? timeProvider = null)
-    {
-        var services = new ServiceCollection();
-        if (timeProvider is not null)
-        {
-            services.AddSingleton(timeProvider);
-        }
-
-        services.AddLogging(logging =>
-        {
-            logging.SetMinimumLevel(LogLevel.Trace);
-            if (logs is not null)
-            {
-                logging.AddProvider(logs);
-            }
-        });
-        var client = services.AddCmIdentityMatch(options =>
-        {
-            options.BaseAddress = server.BaseAddress;
-            options.KeyId = keyId;
-            options.Secret = Secret;
-            options.MinimumRequestInterval = TimeSpan.Zero;
-            TestHosts.Fast(options.Resilience);
-            configure?.Invoke(options);
-        });
-        if (sends is not null)
-        {
-            client.AddHttpMessageHandler(sends.CreateHandler);
-        }
-
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -1,4 +1,4 @@
-namespace IdentityReconciliation.Tests;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>The contract of <see cref="IContactStore.ReconcileManyAsync"/>: order, atomicity, failure and cancellation.</summary>
 public abstract partial class ContactStoreContractTests

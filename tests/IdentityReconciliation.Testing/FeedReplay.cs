@@ -1,4 +1,4 @@
-namespace IdentityReconciliation.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>
 /// Replays change-feed entries with the one rule <see cref="ContactChange"/> states: after an entry, its contact and its

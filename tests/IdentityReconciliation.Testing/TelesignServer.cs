@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace IdentityReconciliation.Providers.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>
 /// What a fake Telesign checks: the HMAC-SHA256 digest (recomputed here from the request as received, independently

@@ -1,8 +1,7 @@
 using System.Globalization;
-using IdentityReconciliation.Tests.Support;
 using Microsoft.Extensions.Options;
 
-namespace IdentityReconciliation.Tests;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>
 /// <see cref="IIdentityReconciler.IdentifyManyAsync(IAsyncEnumerable{IdentifyRequest}, CancellationToken)"/> against a real

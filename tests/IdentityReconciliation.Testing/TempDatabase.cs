@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace IdentityReconciliation.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>A real SQLite file in a fresh temporary folder, deleted afterwards.</summary>
 public sealed class TempDatabase : IDisposable

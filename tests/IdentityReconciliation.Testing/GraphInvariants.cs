@@ -1,4 +1,4 @@
-namespace IdentityReconciliation.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>Checks the invariants of a whole contact graph (every row of a store, read outside the library).</summary>
 public static class GraphInvariants

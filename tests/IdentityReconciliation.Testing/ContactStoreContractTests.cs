@@ -1,6 +1,4 @@
-using IdentityReconciliation.Tests.Support;
-
-namespace IdentityReconciliation.Tests;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>
 /// What every <see cref="IContactStore"/> must do. A store's test class derives from this one and says how to create an
@@ -356,7 +354,7 @@ public abstract partial class ContactStoreContractTests : IAsyncLifetime
         (await ReadAllAsync()).Should().HaveCount(3);
     }
 
-    internal static (string? Email, string? Phone) RandomRequest(Random random, int universe)
+    public static (string? Email, string? Phone) RandomRequest(Random random, int universe)
     {
         var roll = random.Next(10);
         var email = roll < 8 ? $"user{random.Next(universe)}@example.com" : null;

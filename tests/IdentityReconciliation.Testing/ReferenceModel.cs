@@ -1,4 +1,4 @@
-namespace IdentityReconciliation.Tests.Support;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>
 /// A deliberately simple, independent model of the product: rows of (id, email, phone), the joins recorded when a request

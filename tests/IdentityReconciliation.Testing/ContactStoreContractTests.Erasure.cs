@@ -1,12 +1,10 @@
-using IdentityReconciliation.Tests.Support;
-
-namespace IdentityReconciliation.Tests;
+namespace IdentityReconciliation.Testing;
 
 /// <summary>What every store must do for merge evidence and erasure (issue 10): the same suite runs on every store.</summary>
 public abstract partial class ContactStoreContractTests
 {
     /// <summary>The persons of the multi-process erasure race: each is one person only through gone{k}@race.test.</summary>
-    internal const int RacePersons = 40;
+    public const int RacePersons = 40;
 
     private Task<ContactCluster> Identify(string? email, string? phone) => Reconciler.IdentifyAsync(new IdentifyRequest(email, phone));
 
@@ -14,7 +12,7 @@ public abstract partial class ContactStoreContractTests
     /// The seed of the multi-process erasure race: person k is (u,P) (gone,P) (gone,Q) (v,Q), one person only through
     /// gone{k}@race.test, which the race erases.
     /// </summary>
-    internal static IEnumerable<(string Email, string Phone)> RaceSeed() =>
+    public static IEnumerable<(string Email, string Phone)> RaceSeed() =>
         Enumerable.Range(0, RacePersons).SelectMany(k => new[]
         {
             ($"u{k}@race.test", $"+1700{k:000}"),
@@ -24,21 +22,21 @@ public abstract partial class ContactStoreContractTests
         });
 
     /// <summary>The values the race erases.</summary>
-    internal static IEnumerable<string> RaceErased() => Enumerable.Range(0, RacePersons).Select(k => $"gone{k}@race.test");
+    public static IEnumerable<string> RaceErased() => Enumerable.Range(0, RacePersons).Select(k => $"gone{k}@race.test");
 
     /// <summary>
     /// The guards every process of an erasure race runs with: the per-person limits are off, because the race grows persons
     /// past them on purpose and its outcome check expects every requested value to be stored; the limits have their own
     /// concurrency tests. The default blocklist stays on (no race value is a placeholder).
     /// </summary>
-    internal static IdentityReconciliationOptions RaceGuards => new() { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null };
+    public static IdentityReconciliationOptions RaceGuards => new() { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null };
 
     /// <summary>
     /// Identify requests of one racing process, deterministic from its seed: they touch both halves of the persons being
     /// erased, add to them, join them again, and join persons to each other through shared new phone numbers. None carries
     /// an erased value.
     /// </summary>
-    internal static IEnumerable<(string? Email, string? Phone)> RaceRequests(int seed, int count)
+    public static IEnumerable<(string? Email, string? Phone)> RaceRequests(int seed, int count)
     {
         var random = new Random(seed);
         for (var i = 0; i < count; i++)
@@ -56,7 +54,7 @@ public abstract partial class ContactStoreContractTests
     }
 
     /// <summary>After the race: the graph is whole, no erased value is left, and every value a request brought is there.</summary>
-    internal static void AssertRaceOutcome(IReadOnlyList<Contact> rows, IReadOnlyList<ContactLink> links, IEnumerable<(string? Email, string? Phone)> requests)
+    public static void AssertRaceOutcome(IReadOnlyList<Contact> rows, IReadOnlyList<ContactLink> links, IEnumerable<(string? Email, string? Phone)> requests)
     {
         GraphInvariants.AssertAbsent(rows, links, RaceErased());
         GraphInvariants.AssertClustersAreComponents(rows, links);

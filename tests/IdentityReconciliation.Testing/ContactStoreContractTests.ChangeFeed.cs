@@ -1,6 +1,4 @@
-using IdentityReconciliation.Tests.Support;
-
-namespace IdentityReconciliation.Tests;
+namespace IdentityReconciliation.Testing;
 
 // The change feed, history and explanation (issue 11): what every store must record, in the unit that commits each change.
 public abstract partial class ContactStoreContractTests
