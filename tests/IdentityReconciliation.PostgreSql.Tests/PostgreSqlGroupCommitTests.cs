@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 using IdentityReconciliation.PostgreSql.Tests.Support;
-using IdentityReconciliation.Tests.Support;
+using IdentityReconciliation.Testing;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.PostgreSql.Tests;
