@@ -22,7 +22,9 @@ namespace IdentityReconciliation.PostgreSql;
 /// <para>
 /// <b>Concurrency.</b> Each write is one READ COMMITTED transaction that takes advisory locks on the request's identifiers,
 /// then on the primaries of the clusters it touches, in one global order, before it loads what it plans from: no two
-/// primaries for one person, no lost merge, no deadlock (docs/postgresql.md).
+/// primaries for one person, no lost merge, no deadlock (docs/postgresql.md). Writes that arrive while the store's write
+/// slots are busy are committed together, several in one such transaction
+/// (<see cref="PostgreSqlContactStoreOptions.GroupCommitMaxSize"/>).
 /// </para>
 /// <para>
 /// <b>Failures.</b> A transient failure (dropped connection, serialization failure, deadlock, server restarting) re-runs the
@@ -108,7 +110,12 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         _reconcile = new PostgreSqlReconcileTransaction(_queries, _batches, _schema, _recordChangeFeed, AppendEntries, _logger);
         if (value.GroupCommitMaxSize > 1)
         {
-            _groupCommit = new PostgreSqlGroupCommit(value.GroupCommitMaxSize, Math.Max(1, value.GroupCommitSlots), ReconcileOneAsync, ReconcileGroupAsync);
+            _groupCommit = new PostgreSqlGroupCommit(
+                value.GroupCommitMaxSize,
+                Math.Max(1, value.GroupCommitSlots),
+                value.GroupCommitStallDelay > TimeSpan.Zero ? value.GroupCommitStallDelay : TimeSpan.FromMilliseconds(20),
+                ReconcileOneAsync,
+                ReconcileGroupAsync);
         }
 
         _updateSql = $"""
@@ -260,6 +267,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// <inheritdoc />
     public void Dispose()
     {
+        _groupCommit?.Dispose();
         if (_ownsDataSource)
         {
             _dataSource.Dispose();
@@ -269,6 +277,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _groupCommit?.Dispose();
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);

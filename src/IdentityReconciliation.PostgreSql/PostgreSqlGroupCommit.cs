@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 
 namespace IdentityReconciliation.PostgreSql;
@@ -12,31 +13,43 @@ namespace IdentityReconciliation.PostgreSql;
 // one caller never pays for grouping. A slot that finishes hands itself to the thread pool while requests wait, so a
 // caller's own latency never includes other callers' groups, and gives itself back once the queue is empty.
 //
+// A write can hold its slot for long: it may wait for a lock another instance holds (a slow transaction elsewhere). The
+// writes queued behind it must not wait for that lock too when they do not need it (unrelated writes never waited for
+// each other without group commit), so a watchdog opens one more slot whenever the queue has not moved for the stall
+// delay; extra slots close again as they find the queue empty.
+//
 // Per request, the store's promises are unchanged: a plan that throws fails only its own request (its changes are left
 // out of the group), a group that fails (after the executor's retries) fails each of its requests with nothing applied,
 // and a request cancelled while it waits is removed from the queue. A request already taken into a group is no longer
 // cancellable: like the single transaction past its first write, it completes.
-internal sealed class PostgreSqlGroupCommit
+internal sealed class PostgreSqlGroupCommit : IDisposable
 {
     private readonly Queue<Pending> _queue = new();
     private readonly int _maxSize;
     private readonly int _slots;
+    private readonly TimeSpan _stallDelay;
+    private Timer? _watchdog;
+    private bool _watchdogArmed;
+    private long _lastProgress;
     private readonly Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> _single;
     private readonly Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> _group;
     private int _busySlots;
 
     /// <param name="maxSize">The most requests in one group.</param>
     /// <param name="slots">How many writes or groups may run at once (each on its own connection).</param>
+    /// <param name="stallDelay">How long the queue may wait without any slot finishing or starting before one more slot opens.</param>
     /// <param name="single">Runs one request in its own transaction.</param>
     /// <param name="group">Runs requests in one transaction, in order, returning each one's applied view (not cancellable).</param>
     public PostgreSqlGroupCommit(
         int maxSize,
         int slots,
+        TimeSpan stallDelay,
         Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> single,
         Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> group)
     {
         _maxSize = maxSize;
         _slots = slots;
+        _stallDelay = stallDelay;
         _single = single;
         _group = group;
     }
@@ -52,6 +65,7 @@ internal sealed class PostgreSqlGroupCommit
             if (_busySlots < _slots && _queue.Count == 0)
             {
                 _busySlots++;
+                _lastProgress = Stopwatch.GetTimestamp();
                 return true;
             }
 
@@ -65,6 +79,7 @@ internal sealed class PostgreSqlGroupCommit
         var pending = new Pending(identifiers, plan, cancellationToken);
         pending.ListenForCancellation(); // before it is queued (and could be taken), so that taking it can end the listening
         bool lead;
+        var arm = false;
         lock (_queue)
         {
             _queue.Enqueue(pending);
@@ -73,9 +88,68 @@ internal sealed class PostgreSqlGroupCommit
             {
                 _busySlots++;
             }
+            else if (!_watchdogArmed)
+            {
+                _watchdogArmed = arm = true;
+            }
+        }
+
+        if (arm)
+        {
+            (_watchdog ??= CreateWatchdog()).Change(_stallDelay, Timeout.InfiniteTimeSpan);
         }
 
         return lead ? LeadThenWaitAsync(pending) : pending.Completion;
+    }
+
+    public void Dispose() => _watchdog?.Dispose();
+
+    private Timer CreateWatchdog()
+    {
+        lock (_queue)
+        {
+            // Without capturing the caller's execution context (its activity, its culture) into the timer.
+            using (ExecutionContext.SuppressFlow())
+            {
+                return _watchdog ??= new Timer(static state => ((PostgreSqlGroupCommit)state!).CheckForStall(), this, Timeout.Infinite, Timeout.Infinite);
+            }
+        }
+    }
+
+    /// <summary>The watchdog: while writes wait, opens one more slot each time no slot finished or started for the stall delay.</summary>
+    private void CheckForStall()
+    {
+        var open = false;
+        lock (_queue)
+        {
+            if (_queue.Count == 0)
+            {
+                _watchdogArmed = false;
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(_lastProgress) >= _stallDelay)
+            {
+                _busySlots++;
+                _lastProgress = Stopwatch.GetTimestamp();
+                open = true;
+            }
+        }
+
+        if (open)
+        {
+            PostgreSqlStoreMetrics.GroupCommitStalled();
+            _ = Task.Run(DrainAsync);
+        }
+
+        try
+        {
+            _watchdog?.Change(_stallDelay, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The store was disposed.
+        }
     }
 
     /// <summary>A free slot but others waiting (their slot is about to hand over): commit the next group now, this one with it.</summary>
@@ -98,6 +172,7 @@ internal sealed class PostgreSqlGroupCommit
     {
         lock (_queue)
         {
+            _lastProgress = Stopwatch.GetTimestamp();
             if (_queue.Count == 0)
             {
                 _busySlots--;
@@ -131,6 +206,7 @@ internal sealed class PostgreSqlGroupCommit
         var group = new List<Pending>(Math.Min(_maxSize, 16));
         lock (_queue)
         {
+            _lastProgress = Stopwatch.GetTimestamp();
             while (group.Count < _maxSize && _queue.TryDequeue(out var next))
             {
                 if (next.TryTake())

@@ -128,13 +128,34 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
         metrics.Count(PostgreSqlContactStoreTelemetry.RetriesCounter, ("operation", "reconcile_group")).Should().BeGreaterThanOrEqualTo(1);
     }
 
-    [Theory]
-    [InlineData(1, 64)]
-    [InlineData(2, 64)]
-    [InlineData(1, 3)]
-    public async Task IdentifyAsync_ManyConcurrentCallers_KeepTheGraphInvariants(int seed, int maxGroup)
+    [Fact]
+    public async Task ReconcileAsync_TheSlotIsHeldByAWriteThatWaits_AnotherSlotOpensForTheQueueAfterTheStallDelay()
     {
-        await using var store = await CreateStoreAsync(slots: 2, maxGroup: maxGroup);
+        using var metrics = new StoreMetrics();
+        await using var store = await CreateStoreAsync(stallDelay: TimeSpan.FromMilliseconds(50));
+        await using var blocker = Blocker.Start(store, "a@x.io");
+        await blocker.Entered;
+
+        var c = store.ReconcileAsync(Identifiers("c@x.io", "3"), Plan("c@x.io", "3"));
+        var d = store.ReconcileAsync(Identifiers("d@x.io", "4"), Plan("d@x.io", "4"));
+
+        (await c.WaitAsync(TimeSpan.FromSeconds(30))).Should().ContainSingle();
+        (await d).Should().ContainSingle();
+        blocker.Write.IsCompleted.Should().BeFalse("the queued writes did not wait for the write holding the only slot");
+        metrics.Count(PostgreSqlContactStoreTelemetry.GroupCommitStallsCounter).Should().BeGreaterThanOrEqualTo(1);
+        blocker.Release();
+        await blocker.Write;
+        var writers = await TransactionsAsync();
+        writers["c@x.io"].Should().Equal(writers["d@x.io"], "the extra slot committed the queue as one group");
+    }
+
+    [Theory]
+    [InlineData(1, 64, 1)]
+    [InlineData(2, 64, 2)]
+    [InlineData(3, 3, 1)]
+    public async Task IdentifyAsync_ManyConcurrentCallers_KeepTheGraphInvariants(int seed, int maxGroup, int slots)
+    {
+        await using var store = await CreateStoreAsync(slots: slots, maxGroup: maxGroup);
         var options = new IdentityReconciliationOptions { MaxEmailsPerPerson = null, MaxPhoneNumbersPerPerson = null };
         var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, TimeProvider.System, Options.Create(options), null);
         var random = new Random(seed);
@@ -168,7 +189,8 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
         act.Should().Throw<OptionsValidationException>().WithMessage("*GroupCommitMaxSize*");
     }
 
-    private async Task<PostgreSqlContactStore> CreateStoreAsync(int slots = 1, int maxGroup = 64)
+    /// <summary>A store; by default with one slot and no extra slot for a stalled queue, so that queued writes wait for the blocker.</summary>
+    private async Task<PostgreSqlContactStore> CreateStoreAsync(int slots = 1, int maxGroup = 64, TimeSpan? stallDelay = null)
     {
         var store = new PostgreSqlContactStore(Options.Create(new PostgreSqlContactStoreOptions
         {
@@ -176,6 +198,7 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
             Schema = _schema,
             GroupCommitSlots = slots,
             GroupCommitMaxSize = maxGroup,
+            GroupCommitStallDelay = stallDelay ?? TimeSpan.FromHours(1),
             RetryBaseDelay = TimeSpan.FromMilliseconds(1),
         }));
         await store.EnsureSchemaAsync();

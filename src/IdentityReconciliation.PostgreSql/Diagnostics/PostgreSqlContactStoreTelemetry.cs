@@ -26,6 +26,12 @@ public static class PostgreSqlContactStoreTelemetry
 
     /// <summary>The number of writes committed together, recorded once per group of two or more (group commit).</summary>
     public const string GroupCommitSizeHistogram = "identity_reconciliation.postgresql.group_commit.size";
+
+    /// <summary>
+    /// Extra write slots opened because queued writes waited the stall delay without any slot finishing or starting (a
+    /// write holding a slot may be waiting for a lock another instance holds).
+    /// </summary>
+    public const string GroupCommitStallsCounter = "identity_reconciliation.postgresql.group_commit.stalls";
 }
 
 /// <summary>The instruments of <see cref="PostgreSqlContactStoreTelemetry.Name"/>; tags carry no personal data.</summary>
@@ -48,7 +54,12 @@ internal static class PostgreSqlStoreMetrics
     private static readonly Histogram<int> GroupSizes = Meter.CreateHistogram<int>(
         PostgreSqlContactStoreTelemetry.GroupCommitSizeHistogram, "{write}", "Writes committed in one transaction by group commit.");
 
+    private static readonly Counter<long> GroupStalls = Meter.CreateCounter<long>(
+        PostgreSqlContactStoreTelemetry.GroupCommitStallsCounter, "{slot}", "Extra write slots opened for a queue that did not move.");
+
     public static void GroupCommitted(int size) => GroupSizes.Record(size);
+
+    public static void GroupCommitStalled() => GroupStalls.Add(1);
 
     public static void Retry(string operation) => Retries.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
