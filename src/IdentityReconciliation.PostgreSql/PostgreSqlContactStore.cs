@@ -113,7 +113,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
             _groupCommit = new PostgreSqlGroupCommit(
                 value.GroupCommitMaxSize,
                 Math.Max(1, value.GroupCommitSlots),
-                value.GroupCommitStallDelay > TimeSpan.Zero ? value.GroupCommitStallDelay : TimeSpan.FromMilliseconds(20),
+                value.GroupCommitStallDelay > TimeSpan.Zero ? value.GroupCommitStallDelay : PostgreSqlContactStoreOptions.DefaultGroupCommitStallDelay,
                 ReconcileOneAsync,
                 ReconcileGroupAsync);
         }

@@ -88,7 +88,10 @@ public sealed class PostgreSqlContactStoreOptions
     /// holding a slot may be waiting for a lock another instance holds). Default 20 milliseconds: a group takes 3–10 ms
     /// with 16 callers in the benchmark.
     /// </summary>
-    internal TimeSpan GroupCommitStallDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+    internal TimeSpan GroupCommitStallDelay { get; set; } = DefaultGroupCommitStallDelay;
+
+    /// <summary>The default of <see cref="GroupCommitStallDelay"/>, also used when it is not positive.</summary>
+    internal static readonly TimeSpan DefaultGroupCommitStallDelay = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// Whether the store records the change feed. For the benchmark's baseline only (the cost of the feed is measured

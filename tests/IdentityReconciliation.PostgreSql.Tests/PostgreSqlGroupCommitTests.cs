@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 using IdentityReconciliation.PostgreSql.Tests.Support;
@@ -22,7 +21,7 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
     [Fact]
     public async Task ReconcileAsync_WritesQueuedBehindABusySlot_AreCommittedInOneTransactionEachWithItsOwnResult()
     {
-        using var sizes = new GroupSizes();
+        using var metrics = new StoreMetrics();
         await using var store = await CreateStoreAsync();
         await using var blocker = Blocker.Start(store, "a@x.io");
         await blocker.Entered;
@@ -40,7 +39,7 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
         writers["a@x.io"].Should().ContainSingle();
         writers["c@x.io"].Concat(writers["d@x.io"]).Distinct().Should().ContainSingle("c, d and the later c write were queued together and committed in one transaction")
             .Which.Should().NotBe(writers["a@x.io"].Single());
-        sizes.Recorded.Should().Contain(3);
+        metrics.Values(PostgreSqlContactStoreTelemetry.GroupCommitSizeHistogram).Should().Contain(3);
         GraphInvariants.AssertHold(await fixture.Database.ReadAllAsync(_schema), [("a@x.io", "1"), ("c@x.io", "3"), ("d@x.io", "4"), ("c@x.io", "5")]);
     }
 
@@ -271,44 +270,5 @@ public sealed class PostgreSqlGroupCommitTests(PostgreSqlDatabaseFixture fixture
 
             _release.Dispose();
         }
-    }
-
-    /// <summary>The group sizes recorded by the store's meter while alive (process-wide: other tests may add sizes too).</summary>
-    private sealed class GroupSizes : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly List<int> _sizes = [];
-
-        public GroupSizes()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == PostgreSqlContactStoreTelemetry.Name && instrument.Name == PostgreSqlContactStoreTelemetry.GroupCommitSizeHistogram)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
-            {
-                lock (_sizes)
-                {
-                    _sizes.Add(value);
-                }
-            });
-            _listener.Start();
-        }
-
-        public IReadOnlyList<int> Recorded
-        {
-            get
-            {
-                lock (_sizes)
-                {
-                    return [.. _sizes];
-                }
-            }
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 }

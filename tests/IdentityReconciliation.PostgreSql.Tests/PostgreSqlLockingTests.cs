@@ -311,7 +311,7 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
     }
 }
 
-/// <summary>Collects the PostgreSQL store's counters while alive (the meter is process-wide: tests in other classes may add to it too).</summary>
+/// <summary>Collects the PostgreSQL store's counters and histograms while alive (the meter is process-wide: tests in other classes may add to it too).</summary>
 internal sealed class StoreMetrics : IDisposable
 {
     private readonly MeterListener _listener = new();
@@ -326,13 +326,8 @@ internal sealed class StoreMetrics : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            lock (_measurements)
-            {
-                _measurements.Add((instrument.Name, value, tags.ToArray()));
-            }
-        });
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Add(instrument.Name, value, tags));
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Add(instrument.Name, value, tags));
         _listener.Start();
     }
 
@@ -346,5 +341,22 @@ internal sealed class StoreMetrics : IDisposable
         }
     }
 
+    /// <summary>Every value recorded for an instrument (for a histogram: each recording), in order.</summary>
+    public IReadOnlyList<long> Values(string name)
+    {
+        lock (_measurements)
+        {
+            return [.. _measurements.Where(m => m.Name == name).Select(m => m.Value)];
+        }
+    }
+
     public void Dispose() => _listener.Dispose();
+
+    private void Add(string name, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        lock (_measurements)
+        {
+            _measurements.Add((name, value, tags.ToArray()));
+        }
+    }
 }
