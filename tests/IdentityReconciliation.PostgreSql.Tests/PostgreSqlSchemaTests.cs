@@ -252,7 +252,26 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
             "EXPLAIN " + PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("$1", "'user77@x.io'").Replace("$2", "'+155578'")));
 
         plan.Should().NotContain("Seq Scan", plan);
-        plan.Should().Contain("IX_Contact_email").And.Contain("IX_Contact_phoneNumber").And.Contain("IX_Contact_linkedId");
+        plan.Should().Contain("IX_Contact_email").And.Contain("IX_Contact_phoneNumber").And.Contain("IX_Contact_linkedId").And.Contain("Contact_pkey");
+    }
+
+    [Fact]
+    public async Task FindClustersAsync_RowReachedByBothBranches_IsReturnedOnce()
+    {
+        // A graph broken outside the store: Y links to the secondary X. Y's email makes X a root, P's phone makes P one, so X
+        // matches both branches of the touched-clusters statement ("id" is a root, and "linkedId" is a root).
+        var store = CreateStore();
+        await store.EnsureSchemaAsync();
+        await Database.ExecuteAsync($"""
+            INSERT INTO "{_schema}"."Contact" ("id", "email", "phoneNumber", "linkedId", "linkPrecedence", "createdAt", "updatedAt") VALUES
+                (1, 'p@x.io', '+1001', NULL, 'primary', now(), now()),
+                (2, 'x@x.io', '+1002', 1, 'secondary', now(), now()),
+                (3, 'y@x.io', '+1003', 2, 'secondary', now(), now());
+            """);
+
+        var contacts = await store.FindClustersAsync(new ContactIdentifiers("y@x.io", "+1001"));
+
+        contacts.Select(c => c.Id).Should().Equal(1, 2, 3);
     }
 
     private PostgreSqlContactStore CreateStore(bool autoMigrate = true)
