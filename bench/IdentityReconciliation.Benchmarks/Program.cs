@@ -74,6 +74,10 @@ var variants = guardSettings.SelectMany(g => feedSettings.Select(f => (Guards: g
 // With --repeat N, each figure is measured N times per guard setting, alternating the order, and the best is kept (the
 // machines are shared: a noisy moment must not decide a comparison).
 var repeat = int.Parse(Arg("--repeat") ?? "1", CultureInfo.InvariantCulture);
+// --paired-floors: each figure's ratio is taken against its floor measured right before and right after it (the better
+// of the two), instead of the size's floor measured once before every figure, so that a shared machine's slow or fast
+// minutes weigh on both sides of the ratio.
+var pairedFloors = args.Contains("--paired-floors");
 var hubRequests = int.Parse(Arg("--hub-requests") ?? (quick ? "1000" : "10000"), CultureInfo.InvariantCulture);
 var hubTail = hubRequests / 10;
 var hubSettings = (Arg("--hub-settings") ?? "on,off").Split(',');
@@ -170,6 +174,10 @@ foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
         var requests = Workloads.Generate(workload, size, maxOperations, Seed);
         foreach (var callers in callerCounts)
         {
+            async Task<double> MeasureFloorAsync() => workload == Workloads.Retail
+                ? Rate(await target.ReadFloorAsync(readRequests, duration))
+                : Rate(await target.WriteFloorAsync(writeRequests, duration, perTransaction: 1));
+            var floorBefore = pairedFloors ? await MeasureFloorAsync() : 0;
             var best = new Dictionary<(string Guards, string Feed), Measurement>();
             for (var attempt = 0; attempt < repeat; attempt++)
             {
@@ -185,18 +193,19 @@ foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
             }
 
             target.RecordChangeFeed = true;
+            var pairedFloor = pairedFloors ? Math.Max(floorBefore, await MeasureFloorAsync()) : 0;
             foreach (var variant in variants)
             {
                 var (guards, feed) = variant;
                 var measurement = best[variant];
 
-                var floor = workload == Workloads.Retail ? readFloor : writeFloor;
+                var floor = pairedFloors ? pairedFloor : workload == Workloads.Retail ? readFloor : writeFloor;
                 var row = new Row(target.Name, workload, size, callers, guards, feed, measurement.Operations, Math.Round(measurement.OperationsPerSecond),
                     Math.Round(measurement.OperationsPerSecond / floor, 2), workload == Workloads.Retail ? "read" : "write",
                     measurement.P50Ms, measurement.P99Ms, measurement.MaxMs, measurement.BytesPerOperation,
-                    measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds);
+                    measurement.PeakWorkingSetBytes / (1024 * 1024), Math.Round(writeFloor), Math.Round(batchedFloor), Math.Round(readFloor), measurement.Rounds, Math.Round(floor));
                 rows.Add(row);
-                Console.WriteLine($"{workload,-12} {callers,2} callers guards {guards,-3} feed {feed,-3}: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
+                Console.WriteLine($"{workload,-12} {callers,2} callers guards {guards,-3} feed {feed,-3}: {row.OpsPerSecond,10:N0} ops/s  {row.RatioToFloor,5:0.00}x {row.Floor} floor ({row.FloorPerSecond:N0}/s{(pairedFloors ? ", paired" : "")})  p50 {row.P50Ms,7:0.000} ms  p99 {row.P99Ms,7:0.000} ms  max {row.MaxMs,8:0.0} ms  {row.BytesPerOp,6:N0} B/op  peak WS {row.PeakWorkingSetMiB:N0} MiB{(row.Rounds > 1 ? $"  ({row.Rounds} rounds)" : "")}");
             }
         }
     }
@@ -250,11 +259,17 @@ markdown.AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM
 markdown.AppendLine();
 if (rows.Count > 0)
 {
-    markdown.AppendLine("| store | workload | contacts | callers | guards | feed | ops/s | × floor | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
-    markdown.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    if (pairedFloors)
+    {
+        markdown.AppendLine("Each ratio is taken against its floor measured right before and right after the figure (the better of the two: floor/s).");
+        markdown.AppendLine();
+    }
+
+    markdown.AppendLine("| store | workload | contacts | callers | guards | feed | ops/s | × floor | floor/s | p50 ms | p99 ms | max ms | B/op | peak WS MiB | operations (rounds) |");
+    markdown.AppendLine("| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var r in rows)
     {
-        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.Feed} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Workload} | {r.Contacts:N0} | {r.Callers} | {r.Guards} | {r.Feed} | {r.OpsPerSecond:N0} | {r.RatioToFloor:0.00} ({r.Floor}) | {r.FloorPerSecond:N0} | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {r.MaxMs:0.0} | {r.BytesPerOp:N0} | {r.PeakWorkingSetMiB:N0} | {r.Operations:N0} ({r.Rounds}) |");
     }
 }
 
@@ -361,4 +376,4 @@ static string FindRepositoryRoot()
 
 internal sealed record Row(
     string Store, string Workload, long Contacts, int Callers, string Guards, string Feed, long Operations, double OpsPerSecond, double RatioToFloor, string Floor,
-    double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor, int Rounds);
+    double P50Ms, double P99Ms, double MaxMs, long BytesPerOp, long PeakWorkingSetMiB, double WriteFloor, double BatchedWriteFloor, double ReadFloor, int Rounds, double FloorPerSecond);
