@@ -35,7 +35,8 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         return $"PostgreSQL {await ScalarAsync(admin, "SHOW server_version")} on {new NpgsqlConnectionStringBuilder(adminConnectionString).Host}, "
             + $"{(Durable ? "durable" : "not durable")}: fsync={fsync}, synchronous_commit={synchronousCommit}, full_page_writes={fullPageWrites}, "
             + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}; "
-            + $"store group commit: max {Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") ?? "default"}, slots {Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") ?? "default"}";
+            + $"store group commit: max {Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") ?? "default"}, slots {Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") ?? "default"}; "
+            + $"store pool: {Environment.GetEnvironmentVariable("IDR_PG_POOL") ?? $"default ({2 * Environment.ProcessorCount})"}";
     }
 
     public async Task PrepareAsync(long contacts)
@@ -127,11 +128,12 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
 
     /// <summary>
     /// The store as every figure runs it (also in the child processes of --processes). IDR_PG_GROUP_MAX and
-    /// IDR_PG_GROUP_SLOTS override the group-commit settings (1 = group commit off; the store's defaults otherwise).
+    /// IDR_PG_GROUP_SLOTS override the group-commit settings (1 = group commit off; the store's defaults otherwise), and
+    /// IDR_PG_POOL the connection string's Maximum Pool Size (the store's default otherwise: 2 × processors).
     /// </summary>
     public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed)
     {
-        var options = new PostgreSqlContactStoreOptions { ConnectionString = connectionString, RecordChangeFeed = recordChangeFeed };
+        var options = new PostgreSqlContactStoreOptions { ConnectionString = connectionString + (Environment.GetEnvironmentVariable("IDR_PG_POOL") is { Length: > 0 } pool ? ";Maximum Pool Size=" + pool : ""), RecordChangeFeed = recordChangeFeed };
         if (Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") is { Length: > 0 } max)
         {
             options.GroupCommitMaxSize = int.Parse(max, System.Globalization.CultureInfo.InvariantCulture);

@@ -15,6 +15,19 @@ public sealed class PostgreSqlDataSourceTests
         settings.MaxAutoPrepare.Should().Be(32);
         settings.AutoPrepareMinUsages.Should().Be(2);
         settings.NoResetOnClose.Should().BeTrue();
+        settings.MaxPoolSize.Should().Be(2 * Environment.ProcessorCount);
+    }
+
+    [Theory]
+    [InlineData("Maximum Pool Size=37", 37)]
+    [InlineData("maximum pool size=37", 37)]
+    [InlineData("MaxPoolSize=37", 37)]
+    [InlineData("Minimum Pool Size=250", 250)]
+    public void CreateDataSource_ConnectionStringSetsThePool_KeepsIt(string setting, int expectedMaximum)
+    {
+        using var dataSource = PostgreSqlContactStore.CreateDataSource($"Host=127.0.0.1;{setting}");
+
+        new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxPoolSize.Should().Be(expectedMaximum);
     }
 
     [Theory]
