@@ -36,7 +36,7 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
             + $"{(Durable ? "durable" : "not durable")}: fsync={fsync}, synchronous_commit={synchronousCommit}, full_page_writes={fullPageWrites}, "
             + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}; "
             + $"store group commit: max {Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") ?? "default"}, slots {Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") ?? "default"}; "
-            + $"store pool: {Environment.GetEnvironmentVariable("IDR_PG_POOL") ?? $"default ({2 * Environment.ProcessorCount})"}";
+            + $"store pool: {Environment.GetEnvironmentVariable("IDR_PG_POOL") ?? "default"}";
     }
 
     public async Task PrepareAsync(long contacts)

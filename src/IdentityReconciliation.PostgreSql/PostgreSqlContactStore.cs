@@ -158,12 +158,8 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// <summary>
     /// The store's default <c>Maximum Pool Size</c>: two connections per processor of this process's machine. The store's
     /// statements are short and CPU-bound on the server, so more connections in use at once than there are processors to
-    /// run them only add context switches: on the benchmark's 2-core machine (client and server), 16 callers ran
-    /// retail at 11,589-15,055 identifies/s with 2 connections against 5,375-8,960 with Npgsql's default of 100, write-heavy
-    /// at 4,106-5,108 against 3,110-3,903, and merge-heavy at 1,971-2,175 against 1,304, with a p99 two to three times
-    /// lower (docs/postgresql.md). Callers beyond the pool wait for a connection (up to the connection string's
-    /// <c>Timeout</c>, then <see cref="ContactStoreBusyException"/>). Size it to the database server when it is known:
-    /// about twice its cores, shared by every instance.
+    /// run them only add context switches (measured in docs/postgresql.md, "Pool size"). Callers beyond the pool wait for
+    /// a connection (up to the connection string's <c>Timeout</c>, then <see cref="ContactStoreBusyException"/>).
     /// </summary>
     internal static int DefaultMaxPoolSize => 2 * Environment.ProcessorCount;
 
