@@ -105,7 +105,7 @@ internal static class ProcessesBench
 
         await using var store = PostgresTarget.CreateStore(connectionString, arg("--feed") == "on");
         var reconciler = new IdentityReconciler(store, guardOptions(arg("--guards")!));
-        var warmup = await Runner.WarmUpAsync(reconciler, mine);
+        var warmup = await Runner.WarmUpAsync(reconciler, mine, int.Parse(arg("--callers")!, CultureInfo.InvariantCulture));
         Console.WriteLine("ready");
 
         // Anything but "go" (including the parent's end, which closes stdin) ends the child.

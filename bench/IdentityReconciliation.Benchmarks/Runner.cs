@@ -39,19 +39,34 @@ internal static class Runner
 
     private static async Task<(Measurement Measurement, long[] Latencies)> RunOnceAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests, int callers, TimeSpan duration)
     {
-        var warmup = await WarmUpAsync(reconciler, requests);
+        var warmup = await WarmUpAsync(reconciler, requests, callers);
         return await RunRoundAsync(reconciler, requests, warmup, callers, duration);
     }
 
-    /// <summary>Warms up on a few requests outside the measurement (JIT, connection pools, page cache); returns how many it used.</summary>
-    public static async Task<int> WarmUpAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests)
+    /// <summary>
+    /// Warms up on a few requests outside the measurement (JIT, page cache, and the connection pool: the warm-up runs with
+    /// as many callers as the figure, so that the connections the figure will use are open before it starts; opening them
+    /// inside the figure stalled every caller for up to half a second on PostgreSQL at the start of each round).
+    /// Returns how many requests it used.
+    /// </summary>
+    public static async Task<int> WarmUpAsync(IIdentityReconciler reconciler, IdentifyRequest[] requests, int callers)
     {
         var warmup = Math.Min(requests.Length / 20, 2_000);
-        for (var i = 0; i < warmup; i++)
+        var next = -1;
+        var workers = new Task[Math.Max(1, callers)];
+        for (var c = 0; c < workers.Length; c++)
         {
-            await reconciler.IdentifyAsync(requests[i]);
+            workers[c] = Task.Run(async () =>
+            {
+                int index;
+                while ((index = Interlocked.Increment(ref next)) < warmup)
+                {
+                    await reconciler.IdentifyAsync(requests[index]);
+                }
+            });
         }
 
+        await Task.WhenAll(workers);
         return warmup;
     }
 
