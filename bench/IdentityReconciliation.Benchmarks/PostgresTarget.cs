@@ -36,6 +36,7 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
             + $"{(Durable ? "durable" : "not durable")}: fsync={fsync}, synchronous_commit={synchronousCommit}, full_page_writes={fullPageWrites}, "
             + $"shared_buffers={await ScalarAsync(admin, "SHOW shared_buffers")}, plan_cache_mode={await ScalarAsync(admin, "SHOW plan_cache_mode")}; "
             + $"store group commit: max {Environment.GetEnvironmentVariable("IDR_PG_GROUP_MAX") ?? "default"}, slots {Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") ?? "default"}; "
+            + $"store lookup batching: max {Environment.GetEnvironmentVariable("IDR_PG_LOOKUP_MAX") ?? "default"}, lanes {Environment.GetEnvironmentVariable("IDR_PG_LOOKUP_LANES") ?? "default"}; "
             + $"store pool: {Environment.GetEnvironmentVariable("IDR_PG_POOL") ?? "default"}";
     }
 
@@ -129,7 +130,8 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
     /// <summary>
     /// The store as every figure runs it (also in the child processes of --processes). IDR_PG_GROUP_MAX and
     /// IDR_PG_GROUP_SLOTS override the group-commit settings (1 = group commit off; the store's defaults otherwise), and
-    /// IDR_PG_POOL the connection string's Maximum Pool Size (the store's default otherwise: 2 × processors).
+    /// IDR_PG_POOL the connection string's Maximum Pool Size (the store's default otherwise: 2 × processors);
+    /// IDR_PG_LOOKUP_MAX and IDR_PG_LOOKUP_LANES the lookup-batching settings (1 = lookup batching off).
     /// </summary>
     public static PostgreSqlContactStore CreateStore(string connectionString, bool recordChangeFeed)
     {
@@ -142,6 +144,16 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
         if (Environment.GetEnvironmentVariable("IDR_PG_GROUP_SLOTS") is { Length: > 0 } slots)
         {
             options.GroupCommitSlots = int.Parse(slots, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (Environment.GetEnvironmentVariable("IDR_PG_LOOKUP_MAX") is { Length: > 0 } lookupMax)
+        {
+            options.LookupBatchMaxSize = int.Parse(lookupMax, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (Environment.GetEnvironmentVariable("IDR_PG_LOOKUP_LANES") is { Length: > 0 } lanes)
+        {
+            options.LookupBatchLanes = int.Parse(lanes, System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return new(Microsoft.Extensions.Options.Options.Create(options));

@@ -23,7 +23,7 @@ internal sealed class PostgreSqlConnectorBatches
     public PostgreSqlConnectorBatches(PostgreSqlQueries queries, NpgsqlDataSource dataSource)
     {
         _enabled = !new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing;
-        _shapes = new (string, NpgsqlDbType[])[3][];
+        _shapes = new (string, NpgsqlDbType[])[4][];
         _shapes[(int)Shape.Lookup] =
         [
             (PostgreSqlQueries.PlanGuard, []),
@@ -42,6 +42,11 @@ internal sealed class PostgreSqlConnectorBatches
                 NpgsqlDbType.Integer, NpgsqlDbType.Integer, NpgsqlDbType.TimestampTz, NpgsqlDbType.Smallint, NpgsqlDbType.Bigint]),
             ("COMMIT", []),
         ];
+        _shapes[(int)Shape.LookupMany] =
+        [
+            (PostgreSqlQueries.PlanGuard, []),
+            (queries.TouchedClustersMany, [NpgsqlDbType.Array | NpgsqlDbType.Text, NpgsqlDbType.Array | NpgsqlDbType.Text]),
+        ];
     }
 
     /// <summary>The batches kept per physical connection.</summary>
@@ -55,6 +60,9 @@ internal sealed class PostgreSqlConnectorBatches
 
         /// <summary>The last round trip of a write that only inserts a contact: the insert with its change-feed entry, then COMMIT.</summary>
         InsertWithEntry = 2,
+
+        /// <summary>Several lookups at once (lookup batching): the plan guard; the touched clusters of each (email, phone) pair of two arrays.</summary>
+        LookupMany = 3,
     }
 
     /// <summary>A batch of <paramref name="shape"/> for <paramref name="connection"/>, kept or new; set its values with <see cref="Set"/>.</summary>
@@ -96,7 +104,7 @@ internal sealed class PostgreSqlConnectorBatches
         batch.BatchCommands[statement].Parameters[parameter].Value = value ?? DBNull.Value;
 
     private NpgsqlBatch?[]? SlotsOf(NpgsqlConnection connection) =>
-        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new NpgsqlBatch?[3]) : null;
+        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new NpgsqlBatch?[4]) : null;
 
     private static NpgsqlBatch Create((string Sql, NpgsqlDbType[] Parameters)[] shape)
     {

@@ -57,6 +57,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     private readonly PostgreSqlReconcileTransaction _reconcile;
     private readonly PostgreSqlConnectorBatches _batches;
     private readonly PostgreSqlGroupCommit? _groupCommit;
+    private readonly PostgreSqlLookupBatcher? _lookupBatcher;
     private readonly string _updateSql;
     private readonly bool _vacuumAfterErasure;
     private readonly bool _recordChangeFeed;
@@ -116,6 +117,11 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                 value.GroupCommitStallDelay > TimeSpan.Zero ? value.GroupCommitStallDelay : PostgreSqlContactStoreOptions.DefaultGroupCommitStallDelay,
                 ReconcileOneAsync,
                 ReconcileGroupAsync);
+        }
+
+        if (value.LookupBatchMaxSize > 1)
+        {
+            _lookupBatcher = new PostgreSqlLookupBatcher(value.LookupBatchMaxSize, Math.Max(1, value.LookupBatchLanes), LookupOneAsync, LookupManyAsync);
         }
 
         _updateSql = $"""
@@ -227,9 +233,47 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
 
-        // One statement after the plan guard, in one round trip: one consistent snapshot, no locks.
-        return await _executor.RunAsync("lookup", (Batches: _batches, Identifiers: identifiers), static (connection, state, ct) => LookupAsync(connection, state.Batches, state.Identifiers, ct), cancellationToken).ConfigureAwait(false);
+        // One statement after the plan guard, in one round trip: one consistent snapshot, no locks. Under load, several
+        // callers' lookups share that statement (PostgreSqlLookupBatcher).
+        return _lookupBatcher is null
+            ? await LookupOneAsync(identifiers, cancellationToken).ConfigureAwait(false)
+            : await _lookupBatcher.FindAsync(identifiers, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>One lookup in its own round trip.</summary>
+    private Task<IReadOnlyList<Contact>> LookupOneAsync(ContactIdentifiers identifiers, CancellationToken cancellationToken) =>
+        _executor.RunAsync("lookup", (Batches: _batches, Identifiers: identifiers), static (connection, state, ct) => LookupAsync(connection, state.Batches, state.Identifiers, ct), cancellationToken);
+
+    /// <summary>Several lookups in one statement and one round trip (lookup batching); each lookup sees its own consistent snapshot.</summary>
+    private Task<IReadOnlyList<Contact>[]> LookupManyAsync(IReadOnlyList<ContactIdentifiers> identifiers) =>
+        _executor.RunAsync(
+            "lookup_many",
+            (Batches: _batches, Identifiers: identifiers),
+            static async (connection, state, ct) =>
+            {
+                var emails = new string?[state.Identifiers.Count];
+                var phoneNumbers = new string?[state.Identifiers.Count];
+                for (var i = 0; i < emails.Length; i++)
+                {
+                    emails[i] = state.Identifiers[i].Email;
+                    phoneNumbers[i] = state.Identifiers[i].PhoneNumber;
+                }
+
+                var batch = state.Batches.Rent(PostgreSqlConnectorBatches.Shape.LookupMany, connection, null);
+                PostgreSqlConnectorBatches.Set(batch, 1, 0, emails);
+                PostgreSqlConnectorBatches.Set(batch, 1, 1, phoneNumbers);
+                IReadOnlyList<Contact>[] contacts;
+                var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.NextResultAsync(ct).ConfigureAwait(false);
+                    contacts = await ReadContactsManyAsync(reader, emails.Length, ct).ConfigureAwait(false);
+                }
+
+                state.Batches.Return(PostgreSqlConnectorBatches.Shape.LookupMany, connection, batch);
+                return contacts;
+            },
+            CancellationToken.None);
 
     /// <inheritdoc />
     /// <exception cref="ContactStoreSchemaException">The schema cannot be used (see <see cref="EnsureSchemaAsync"/>).</exception>
@@ -318,6 +362,9 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
 
     /// <summary>The touched-clusters statement (for the tests' check that it is indexed; parameters <c>$1</c> email, <c>$2</c> phone).</summary>
     internal static string TouchedClustersSql(string schema) => new PostgreSqlQueries(schema).TouchedClusters;
+
+    /// <summary>The statement of several lookups (for the tests' check that it is indexed; parameters <c>$1</c> emails, <c>$2</c> phones).</summary>
+    internal static string TouchedClustersManySql(string schema) => new PostgreSqlQueries(schema).TouchedClustersMany;
 
     /// <summary>Runs a unit of work on its own connection, re-running it after transient failures.</summary>
     private Task<T> RunAsync<T>(string operation, Func<NpgsqlConnection, CancellationToken, Task<T>> unit, CancellationToken cancellationToken) =>

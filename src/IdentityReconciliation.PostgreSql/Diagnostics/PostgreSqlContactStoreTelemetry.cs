@@ -27,6 +27,9 @@ public static class PostgreSqlContactStoreTelemetry
     /// <summary>The number of writes committed together, recorded once per group of two or more (group commit).</summary>
     public const string GroupCommitSizeHistogram = "identity_reconciliation.postgresql.group_commit.size";
 
+    /// <summary>The number of read-only lookups sent together in one statement, recorded once per batch of two or more (lookup batching).</summary>
+    public const string LookupBatchSizeHistogram = "identity_reconciliation.postgresql.lookup_batch.size";
+
     /// <summary>
     /// Extra write slots opened because queued writes waited the stall delay without any slot finishing or starting (a
     /// write holding a slot may be waiting for a lock another instance holds).
@@ -57,7 +60,12 @@ internal static class PostgreSqlStoreMetrics
     private static readonly Counter<long> GroupStalls = Meter.CreateCounter<long>(
         PostgreSqlContactStoreTelemetry.GroupCommitStallsCounter, "{slot}", "Extra write slots opened for a queue that did not move.");
 
+    private static readonly Histogram<int> LookupBatchSizes = Meter.CreateHistogram<int>(
+        PostgreSqlContactStoreTelemetry.LookupBatchSizeHistogram, "{lookup}", "Read-only lookups sent together in one statement by lookup batching.");
+
     public static void GroupCommitted(int size) => GroupSizes.Record(size);
+
+    public static void LookupsBatched(int size) => LookupBatchSizes.Record(size);
 
     public static void GroupCommitStalled() => GroupStalls.Add(1);
 
