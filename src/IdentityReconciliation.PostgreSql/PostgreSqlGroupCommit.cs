@@ -261,42 +261,13 @@ internal sealed class PostgreSqlGroupCommit : IDisposable
 
     /// <summary>A request waiting for a slot, then for its group's commit.</summary>
     private sealed class Pending(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+        : PostgreSqlQueuedRequest<IReadOnlyList<Contact>>(cancellationToken)
     {
-        private const int Queued = 0, Taken = 1, Cancelled = 2;
-
-        private readonly TaskCompletionSource<IReadOnlyList<Contact>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _state;
         private Exception? _planFailure;
-        private CancellationTokenRegistration _registration;
 
         public ContactIdentifiers Identifiers { get; } = identifiers;
 
         public Func<IReadOnlyList<Contact>, ContactChangeSet> Plan { get; } = plan;
-
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-
-        /// <summary>Completes with the result; cancelled when the caller's token fires while the request is still queued.</summary>
-        public Task<IReadOnlyList<Contact>> Completion => _completion.Task;
-
-        /// <summary>Cancellation counts only while the request waits in the queue: once taken into a group it completes.</summary>
-        public void ListenForCancellation()
-        {
-            if (CancellationToken.CanBeCanceled)
-            {
-                _registration = CancellationToken.UnsafeRegister(static state => ((Pending)state!).TryCancel(), this);
-            }
-        }
-
-        public bool TryTake()
-        {
-            if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued)
-            {
-                return false;
-            }
-
-            _registration.Dispose();
-            return true;
-        }
 
         /// <summary>
         /// The request's plan, called by the group's transaction (perhaps more than once: the last call is the one applied).
@@ -317,25 +288,16 @@ internal sealed class PostgreSqlGroupCommit : IDisposable
             }
         }
 
-        public void Complete(IReadOnlyList<Contact> applied)
+        /// <summary>Completes with the applied view, or with the plan's failure.</summary>
+        public override void Complete(IReadOnlyList<Contact> applied)
         {
             if (_planFailure is { } failure)
             {
-                _completion.TrySetException(failure);
+                Fail(failure);
             }
             else
             {
-                _completion.TrySetResult(applied);
-            }
-        }
-
-        public void Fail(Exception exception) => _completion.TrySetException(exception);
-
-        private void TryCancel()
-        {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
-            {
-                _completion.TrySetCanceled(CancellationToken);
+                base.Complete(applied);
             }
         }
     }

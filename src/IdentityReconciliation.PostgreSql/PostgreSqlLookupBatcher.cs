@@ -185,48 +185,8 @@ internal sealed class PostgreSqlLookupBatcher
 
     /// <summary>A lookup waiting for a lane, then for its batch.</summary>
     private sealed class Pending(ContactIdentifiers identifiers, CancellationToken cancellationToken)
+        : PostgreSqlQueuedRequest<IReadOnlyList<Contact>>(cancellationToken)
     {
-        private const int Queued = 0, Taken = 1, Cancelled = 2;
-
-        private readonly TaskCompletionSource<IReadOnlyList<Contact>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _state;
-        private CancellationTokenRegistration _registration;
-
         public ContactIdentifiers Identifiers { get; } = identifiers;
-
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-
-        public Task<IReadOnlyList<Contact>> Completion => _completion.Task;
-
-        public void ListenForCancellation()
-        {
-            if (CancellationToken.CanBeCanceled)
-            {
-                _registration = CancellationToken.UnsafeRegister(static state => ((Pending)state!).TryCancel(), this);
-            }
-        }
-
-        public bool TryTake()
-        {
-            if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued)
-            {
-                return false;
-            }
-
-            _registration.Dispose();
-            return true;
-        }
-
-        public void Complete(IReadOnlyList<Contact> contacts) => _completion.TrySetResult(contacts);
-
-        public void Fail(Exception exception) => _completion.TrySetException(exception);
-
-        private void TryCancel()
-        {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
-            {
-                _completion.TrySetCanceled(CancellationToken);
-            }
-        }
     }
 }
