@@ -49,6 +49,9 @@ public sealed class PostgreSqlOptionsTests
             ["Contacts:AutoMigrate"] = "false",
             ["Contacts:MaxRetryAttempts"] = "2",
             ["Contacts:RetryBaseDelay"] = "00:00:00.200",
+            ["Contacts:GroupCommitMaxSize"] = "8",
+            ["Contacts:LookupBatchMaxSize"] = "1",
+            ["Contacts:VacuumAfterErasure"] = "true",
         }).Build();
         var services = new ServiceCollection();
         services.AddIdentityReconciliation().UsePostgreSql(configuration.GetSection("Contacts"));
@@ -63,6 +66,9 @@ public sealed class PostgreSqlOptionsTests
             AutoMigrate = false,
             MaxRetryAttempts = 2,
             RetryBaseDelay = TimeSpan.FromMilliseconds(200),
+            GroupCommitMaxSize = 8,
+            LookupBatchMaxSize = 1,
+            VacuumAfterErasure = true,
         });
         provider.GetRequiredService<IContactStore>().Should().BeOfType<PostgreSqlContactStore>();
     }
