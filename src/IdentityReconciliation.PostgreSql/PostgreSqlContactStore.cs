@@ -246,34 +246,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
 
     /// <summary>Several lookups in one statement and one round trip (lookup batching); each lookup sees its own consistent snapshot.</summary>
     private Task<IReadOnlyList<Contact>[]> LookupManyAsync(IReadOnlyList<ContactIdentifiers> identifiers) =>
-        _executor.RunAsync(
-            "lookup_many",
-            (Batches: _batches, Identifiers: identifiers),
-            static async (connection, state, ct) =>
-            {
-                var emails = new string?[state.Identifiers.Count];
-                var phoneNumbers = new string?[state.Identifiers.Count];
-                for (var i = 0; i < emails.Length; i++)
-                {
-                    emails[i] = state.Identifiers[i].Email;
-                    phoneNumbers[i] = state.Identifiers[i].PhoneNumber;
-                }
-
-                var batch = state.Batches.Rent(PostgreSqlConnectorBatches.Shape.LookupMany, connection, null);
-                PostgreSqlConnectorBatches.Set(batch, 1, 0, emails);
-                PostgreSqlConnectorBatches.Set(batch, 1, 1, phoneNumbers);
-                IReadOnlyList<Contact>[] contacts;
-                var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    await reader.NextResultAsync(ct).ConfigureAwait(false);
-                    contacts = await ReadContactsManyAsync(reader, emails.Length, ct).ConfigureAwait(false);
-                }
-
-                state.Batches.Return(PostgreSqlConnectorBatches.Shape.LookupMany, connection, batch);
-                return contacts;
-            },
-            CancellationToken.None);
+        _executor.RunAsync("lookup_many", (Batches: _batches, Identifiers: identifiers), static (connection, state, ct) => LookupManyAsync(connection, state.Batches, state.Identifiers, ct), CancellationToken.None);
 
     /// <inheritdoc />
     /// <exception cref="ContactStoreSchemaException">The schema cannot be used (see <see cref="EnsureSchemaAsync"/>).</exception>
@@ -357,6 +330,32 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         }
 
         batches.Return(PostgreSqlConnectorBatches.Shape.Lookup, connection, batch);
+        return contacts;
+    }
+
+    /// <summary>The lookups of several requests in one statement (after the plan guard), in one round trip.</summary>
+    private static async Task<IReadOnlyList<Contact>[]> LookupManyAsync(NpgsqlConnection connection, PostgreSqlConnectorBatches batches, IReadOnlyList<ContactIdentifiers> identifiers, CancellationToken cancellationToken)
+    {
+        var emails = new string?[identifiers.Count];
+        var phoneNumbers = new string?[identifiers.Count];
+        for (var i = 0; i < emails.Length; i++)
+        {
+            emails[i] = identifiers[i].Email;
+            phoneNumbers[i] = identifiers[i].PhoneNumber;
+        }
+
+        var batch = batches.Rent(PostgreSqlConnectorBatches.Shape.LookupMany, connection, null);
+        PostgreSqlConnectorBatches.Set(batch, 1, 0, emails);
+        PostgreSqlConnectorBatches.Set(batch, 1, 1, phoneNumbers);
+        IReadOnlyList<Contact>[] contacts;
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            contacts = await ReadContactsManyAsync(reader, emails.Length, cancellationToken).ConfigureAwait(false);
+        }
+
+        batches.Return(PostgreSqlConnectorBatches.Shape.LookupMany, connection, batch);
         return contacts;
     }
 

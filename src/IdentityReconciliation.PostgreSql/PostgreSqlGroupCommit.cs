@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using IdentityReconciliation.PostgreSql.Diagnostics;
 
 namespace IdentityReconciliation.PostgreSql;
@@ -9,9 +8,9 @@ namespace IdentityReconciliation.PostgreSql;
 // locking protocol's single global order still holds between groups, single writes, erasures and other processes. The
 // requests of a group are independent callers, so any order is a serial order; the queue's order is used.
 //
-// A write that finds a free slot and nobody waiting runs alone, as before (two round trips, no queue, no allocation here):
-// one caller never pays for grouping. A slot that finishes hands itself to the thread pool while requests wait, so a
-// caller's own latency never includes other callers' groups, and gives itself back once the queue is empty.
+// The queue and its slots (lanes) are PostgreSqlBatchingQueue's, shared with lookup batching: a write that finds a free
+// slot and nobody waiting runs alone, as before (two round trips, no queue, no allocation here), so one caller never pays
+// for grouping, and a slot that finishes hands itself to the thread pool while requests wait.
 //
 // A write can hold its slot for long: it may wait for a lock another instance holds (a slow transaction elsewhere). The
 // writes queued behind it must not wait for that lock too when they do not need it (unrelated writes never waited for
@@ -22,18 +21,13 @@ namespace IdentityReconciliation.PostgreSql;
 // out of the group), a group that fails (after the executor's retries) fails each of its requests with nothing applied,
 // and a request cancelled while it waits is removed from the queue. A request already taken into a group is no longer
 // cancellable: like the single transaction past its first write, it completes.
-internal sealed class PostgreSqlGroupCommit : IDisposable
+internal sealed class PostgreSqlGroupCommit : PostgreSqlBatchingQueue<PostgreSqlGroupCommit.Pending>, IDisposable
 {
-    private readonly Queue<Pending> _queue = new();
-    private readonly int _maxSize;
-    private readonly int _slots;
     private readonly TimeSpan _stallDelay;
-    private Timer? _watchdog;
-    private bool _watchdogArmed;
-    private long _lastProgress;
     private readonly Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> _single;
     private readonly Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> _group;
-    private int _busySlots;
+    private Timer? _watchdog;
+    private bool _watchdogArmed;
 
     /// <param name="maxSize">The most requests in one group.</param>
     /// <param name="slots">How many writes or groups may run at once (each on its own connection).</param>
@@ -46,67 +40,44 @@ internal sealed class PostgreSqlGroupCommit : IDisposable
         TimeSpan stallDelay,
         Func<ContactIdentifiers, Func<IReadOnlyList<Contact>, ContactChangeSet>, CancellationToken, Task<IReadOnlyList<Contact>>> single,
         Func<IReadOnlyList<ContactIdentifiers>, Func<int, IReadOnlyList<Contact>, ContactChangeSet>, Task<IReadOnlyList<Contact>[]>> group)
+        : base(maxSize, slots)
     {
-        _maxSize = maxSize;
-        _slots = slots;
         _stallDelay = stallDelay;
         _single = single;
         _group = group;
     }
 
-    /// <summary>
-    /// Takes a write slot when one is free and nobody waits: the caller then runs its write alone and must call
-    /// <see cref="HandOver"/> when it finished. Otherwise the caller queues with <see cref="EnqueueAsync"/>.
-    /// </summary>
-    public bool TryRunAlone()
-    {
-        lock (_queue)
-        {
-            if (_busySlots < _slots && _queue.Count == 0)
-            {
-                _busySlots++;
-                _lastProgress = Stopwatch.GetTimestamp();
-                return true;
-            }
-
-            return false;
-        }
-    }
-
     /// <summary>Queues a write for the next group; the task completes with its result.</summary>
-    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
-    {
-        var pending = new Pending(identifiers, plan, cancellationToken);
-        pending.ListenForCancellation(); // before it is queued (and could be taken), so that taking it can end the listening
-        bool lead;
-        var arm = false;
-        lock (_queue)
-        {
-            _queue.Enqueue(pending);
-            lead = _busySlots < _slots;
-            if (lead)
-            {
-                _busySlots++;
-            }
-            else if (!_watchdogArmed)
-            {
-                _watchdogArmed = arm = true;
-            }
-        }
-
-        if (arm)
-        {
-            (_watchdog ??= CreateWatchdog()).Change(_stallDelay, Timeout.InfiniteTimeSpan);
-        }
-
-        return lead ? LeadThenWaitAsync(pending) : pending.Completion;
-    }
+    public Task<IReadOnlyList<Contact>> EnqueueAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken) =>
+        EnqueueAsync(new Pending(identifiers, plan, cancellationToken));
 
     public void Dispose() => _watchdog?.Dispose();
 
+    /// <summary>A write queued behind busy slots arms the watchdog, unless it is armed already.</summary>
+    protected override bool OnQueuedBehindBusyLanesLocked()
+    {
+        if (_watchdogArmed)
+        {
+            return false;
+        }
+
+        _watchdogArmed = true;
+        return true;
+    }
+
+    protected override void OnQueuedBehindBusyLanes() => (_watchdog ??= CreateWatchdog()).Change(_stallDelay, Timeout.InfiniteTimeSpan);
+
+    protected override Task<IReadOnlyList<Contact>> RunAloneAsync(Pending request) => _single(request.Identifiers, request.Plan, request.CancellationToken);
+
+    protected override Task<IReadOnlyList<Contact>[]> RunTogetherAsync(List<Pending> batch)
+    {
+        PostgreSqlStoreMetrics.GroupCommitted(batch.Count);
+        return _group(batch.ConvertAll(static p => p.Identifiers), (index, touched) => batch[index].PlanSafely(touched));
+    }
+
     private Timer CreateWatchdog()
     {
-        lock (_queue)
+        lock (Sync)
         {
             // Without capturing the caller's execution context (its activity, its culture) into the timer.
             using (ExecutionContext.SuppressFlow())
@@ -119,27 +90,22 @@ internal sealed class PostgreSqlGroupCommit : IDisposable
     /// <summary>The watchdog: while writes wait, opens one more slot each time no slot finished or started for the stall delay.</summary>
     private void CheckForStall()
     {
-        var open = false;
-        lock (_queue)
+        bool open;
+        lock (Sync)
         {
-            if (_queue.Count == 0)
+            if (!AnyQueuedLocked)
             {
                 _watchdogArmed = false;
                 return;
             }
 
-            if (Stopwatch.GetElapsedTime(_lastProgress) >= _stallDelay)
-            {
-                _busySlots++;
-                _lastProgress = Stopwatch.GetTimestamp();
-                open = true;
-            }
+            open = TryOpenExtraLaneLocked(_stallDelay);
         }
 
         if (open)
         {
             PostgreSqlStoreMetrics.GroupCommitStalled();
-            _ = Task.Run(DrainAsync);
+            StartDrain();
         }
 
         try
@@ -152,115 +118,8 @@ internal sealed class PostgreSqlGroupCommit : IDisposable
         }
     }
 
-    /// <summary>A free slot but others waiting (their slot is about to hand over): commit the next group now, this one with it.</summary>
-    private async Task<IReadOnlyList<Contact>> LeadThenWaitAsync(Pending pending)
-    {
-        try
-        {
-            await RunNextGroupAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            HandOver();
-        }
-
-        return await pending.Completion.ConfigureAwait(false);
-    }
-
-    /// <summary>Called by a slot that finished: serve the queue from the thread pool, or give the slot back if it is empty.</summary>
-    public void HandOver()
-    {
-        lock (_queue)
-        {
-            _lastProgress = Stopwatch.GetTimestamp();
-            if (_queue.Count == 0)
-            {
-                _busySlots--;
-                return;
-            }
-        }
-
-        _ = Task.Run(DrainAsync);
-    }
-
-    private async Task DrainAsync()
-    {
-        while (true)
-        {
-            lock (_queue)
-            {
-                if (_queue.Count == 0)
-                {
-                    _busySlots--;
-                    return;
-                }
-            }
-
-            await RunNextGroupAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Takes the waiting requests (up to the group size, skipping cancelled ones) and commits them. Never throws.</summary>
-    private async Task RunNextGroupAsync()
-    {
-        var group = new List<Pending>(Math.Min(_maxSize, 16));
-        lock (_queue)
-        {
-            _lastProgress = Stopwatch.GetTimestamp();
-            while (group.Count < _maxSize && _queue.TryDequeue(out var next))
-            {
-                if (next.TryTake())
-                {
-                    group.Add(next);
-                }
-            }
-        }
-
-        if (group.Count == 0)
-        {
-            return;
-        }
-
-        if (group.Count == 1)
-        {
-            // Alone after all: the single transaction, still cancellable by its caller until it writes.
-            var only = group[0];
-            try
-            {
-                only.Complete(await _single(only.Identifiers, only.Plan, only.CancellationToken).ConfigureAwait(false));
-            }
-            catch (Exception ex)
-            {
-                only.Fail(ex);
-            }
-
-            return;
-        }
-
-        PostgreSqlStoreMetrics.GroupCommitted(group.Count);
-        IReadOnlyList<Contact>[] results;
-        try
-        {
-            results = await _group(group.ConvertAll(static p => p.Identifiers), (index, touched) => group[index].PlanSafely(touched)).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            foreach (var failed in group)
-            {
-                failed.Fail(ex);
-            }
-
-            return;
-        }
-
-        for (var i = 0; i < group.Count; i++)
-        {
-            group[i].Complete(results[i]);
-        }
-    }
-
     /// <summary>A request waiting for a slot, then for its group's commit.</summary>
-    private sealed class Pending(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
+    internal sealed class Pending(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken)
         : PostgreSqlQueuedRequest<IReadOnlyList<Contact>>(cancellationToken)
     {
         private Exception? _planFailure;

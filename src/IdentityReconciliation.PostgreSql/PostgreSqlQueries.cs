@@ -39,12 +39,13 @@ internal sealed class PostgreSqlQueries
         var change = $"{Quote(schema)}.\"ContactChange\"";
         ContactTable = table;
 
-        // The roots (primary ids) of the contacts with the email ($1) or the phone number ($2); a root may appear twice.
-        var roots = $"""
-            SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = $1 AND "deletedAt" IS NULL
+        // The roots (primary ids) of the contacts with an email or a phone number; a root may appear twice.
+        string RootsOf(string email, string phoneNumber) => $"""
+            SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = {email} AND "deletedAt" IS NULL
             UNION ALL
-            SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = $2 AND "deletedAt" IS NULL
+            SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = {phoneNumber} AND "deletedAt" IS NULL
             """;
+        var roots = RootsOf("$1", "$2");
 
         // Every lookup is indexed: email and phoneNumber find the roots (an array computed once per branch), then one index
         // scan of the primary key finds the roots themselves and one of linkedId their secondaries. Measured with pgbench
@@ -66,11 +67,7 @@ internal sealed class PostgreSqlQueries
         // as TouchedClusters; what one statement saves is the per-statement work around them (protocol messages, executor
         // start-up, a round trip and the wake-ups on both sides): pgbench, 100k contacts, 4 clients on this benchmark's
         // 2 cores: about 86,000 lookups/s in statements of 8 against 22,500/s one per statement.
-        var pairRoots = $"""
-            SELECT coalesce("linkedId", "id") AS "rootId" FROM {table} WHERE "email" = k."email" AND "deletedAt" IS NULL
-            UNION ALL
-            SELECT coalesce("linkedId", "id") FROM {table} WHERE "phoneNumber" = k."phoneNumber" AND "deletedAt" IS NULL
-            """;
+        var pairRoots = RootsOf("k.\"email\"", "k.\"phoneNumber\"");
         TouchedClustersMany = $"""
             SELECT k."ord", c.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k("email", "phoneNumber", "ord")
             CROSS JOIN LATERAL (
