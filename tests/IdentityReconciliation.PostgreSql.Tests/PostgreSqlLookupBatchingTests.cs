@@ -136,6 +136,31 @@ public sealed class PostgreSqlLookupBatchingTests(PostgreSqlDatabaseFixture fixt
     }
 
     [Fact]
+    public async Task FindClustersAsync_TheBatchFails_FailsEachOfItsLookupsWithTheStoreErrorAndNoValueInIt()
+    {
+        await using var store = await CreateStoreAsync();
+        await SeedAsync(store, ("a@x.io", "1"));
+
+        Task<IReadOnlyList<Contact>>[] queued;
+        Task<IReadOnlyList<Contact>> holder;
+        await using (var table = await TableLock.TakeAsync(fixture.Database, _schema))
+        {
+            holder = store.FindClustersAsync(new ContactIdentifiers("a@x.io", null));
+            await table.WaitForWaiterAsync();
+            queued = [store.FindClustersAsync(new ContactIdentifiers("secret.one@x.io", "+15550001")), store.FindClustersAsync(new ContactIdentifiers("secret.two@x.io", null))];
+            await table.RenameTableAndCommitAsync("ContactGone"); // the batch behind the holder then finds no table
+        }
+
+        await holder.Invoking(t => t).Should().ThrowAsync<PostgreSqlContactStoreException>();
+        foreach (var lookup in queued)
+        {
+            var failure = (await lookup.Invoking(t => t).Should().ThrowAsync<PostgreSqlContactStoreException>()).Which;
+            failure.SqlState.Should().Be("42P01", "the table is gone");
+            failure.Message.Should().NotContain("secret").And.NotContain("+1555");
+        }
+    }
+
+    [Fact]
     public void Constructor_LookupBatchMaxSizeBelowOne_Throws()
     {
         var act = () => new PostgreSqlContactStore(Options.Create(new PostgreSqlContactStoreOptions { ConnectionString = "Host=127.0.0.1", LookupBatchMaxSize = 0 }));
@@ -209,6 +234,15 @@ public sealed class PostgreSqlLookupBatchingTests(PostgreSqlDatabaseFixture fixt
                 DateTime.UtcNow.Should().BeBefore(deadline, "a lookup should have been waiting for the table lock");
                 await Task.Delay(10);
             }
+        }
+
+        /// <summary>Renames the locked table and commits, which releases the lock.</summary>
+        public async Task RenameTableAndCommitAsync(string newName)
+        {
+            await using var command = new NpgsqlCommand($"""ALTER TABLE "{_schema}"."Contact" RENAME TO "{newName}" """, _connection, _transaction);
+            await command.ExecuteNonQueryAsync();
+            await _transaction!.CommitAsync();
+            _transaction = null;
         }
 
         public void Release()
