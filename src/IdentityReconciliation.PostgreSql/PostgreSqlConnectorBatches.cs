@@ -31,7 +31,7 @@ internal sealed class PostgreSqlConnectorBatches
         ];
         _shapes[(int)Shape.LockAndLoad] =
         [
-            (PostgreSqlQueries.PlanGuard, []),
+            (PostgreSqlQueries.WritePlanGuard, []),
             (queries.LockIdentifiers, [NpgsqlDbType.Array | NpgsqlDbType.Bigint]),
             (queries.LockTouchedRoots, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
             (queries.TouchedClusters, [NpgsqlDbType.Text, NpgsqlDbType.Text]),
@@ -55,7 +55,7 @@ internal sealed class PostgreSqlConnectorBatches
         /// <summary>The plan guard; the touched clusters of (email, phone).</summary>
         Lookup = 0,
 
-        /// <summary>A write's first round trip: the plan guard; identifier locks (keys); touched roots' locks (email, phone); touched clusters (email, phone).</summary>
+        /// <summary>A write's first round trip: the write plan guard; identifier locks (keys); touched roots' locks (email, phone); touched clusters (email, phone).</summary>
         LockAndLoad = 1,
 
         /// <summary>The last round trip of a write that only inserts a contact: the insert with its change-feed entry, then COMMIT.</summary>
