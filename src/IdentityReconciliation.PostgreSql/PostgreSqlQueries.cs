@@ -37,7 +37,7 @@ internal sealed class PostgreSqlQueries
     /// <see cref="PlanGuard"/> the generic plans read the indexes, so they are as good as the custom ones for these
     /// statements, whose values are one request's. PostgreSqlPlanCacheTests checks pg_prepared_statements after writes.
     /// </summary>
-    public const string WritePlanGuard = "SELECT set_config('enable_seqscan', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)";
+    public const string WritePlanGuard = PlanGuard + ", set_config('plan_cache_mode', 'force_generic_plan', true)";
 
     /// <summary>The columns <see cref="ReadContactsAsync"/> reads, in its order.</summary>
     private const string ContactColumns = """

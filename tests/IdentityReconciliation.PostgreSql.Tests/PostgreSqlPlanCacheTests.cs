@@ -1,3 +1,4 @@
+using Dapper;
 using IdentityReconciliation.PostgreSql.Tests.Support;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -135,15 +136,8 @@ public sealed class PostgreSqlPlanCacheTests(PostgreSqlDatabaseFixture fixture) 
 
         // The pool has one connection: the one every statement above was prepared on.
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var command = new NpgsqlCommand("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements", connection);
-        var statements = new List<(string Statement, long Generic, long Custom)>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                statements.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
-            }
-        }
+        var statements = (await connection.QueryAsync<(string Statement, long Generic, long Custom)>(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")).ToList();
 
         statements.Should().Contain(s => s.Statement.Contains("UPDATE", StringComparison.Ordinal), "the merges' re-link is prepared");
         foreach (var (statement, generic, custom) in statements)
