@@ -47,7 +47,7 @@ public sealed class ContactChangeSet
 
     /// <summary>
     /// Returns the contacts the plan was made from with this change set applied: the updated links, and the inserted
-    /// contact with the identifier the store assigned to it. Stores return this from <see cref="IContactStore.ReconcileAsync"/>.
+    /// contact with the identifier the store assigned to it. Stores return this from <see cref="IContactStore.ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/>.
     /// </summary>
     /// <param name="touched">The contacts the plan was made from.</param>
     /// <param name="insertedId">The identifier assigned to <see cref="Insert"/>; ignored when there is nothing to insert.</param>

@@ -156,7 +156,7 @@ public static class ContactPlanner
     /// <summary>
     /// Builds the consolidated view of one cluster (rule 7).
     /// </summary>
-    /// <param name="cluster">The live contacts of one cluster, as returned by <see cref="IContactStore.ReconcileAsync"/>.</param>
+    /// <param name="cluster">The live contacts of one cluster, as returned by <see cref="IContactStore.ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/>.</param>
     /// <returns>The view, or <see langword="null"/> when <paramref name="cluster"/> is empty.</returns>
     /// <exception cref="InvalidOperationException">The contacts do not form exactly one cluster with one primary.</exception>
     public static ContactCluster? Consolidate(IReadOnlyList<Contact> cluster)

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace IdentityReconciliation;
 
-/// <summary>The default implementation of <see cref="IContactStore.ReconcileManyAsync"/>: one <see cref="IContactStore.ReconcileAsync"/> per request.</summary>
+/// <summary>The default implementation of <see cref="IContactStore.ReconcileManyAsync"/>: one <see cref="IContactStore.ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> per request.</summary>
 internal static class ContactStoreBulk
 {
     public static IAsyncEnumerable<IReadOnlyList<Contact>> ReconcileOneByOneAsync(

@@ -12,7 +12,7 @@ namespace IdentityReconciliation;
 /// Lookups must be indexed: the cost of a call must not grow with the size of the table.
 /// </para>
 /// <para>
-/// <see cref="ReconcileAsync"/> is the unit of atomicity. It must behave as if no other write happened between loading the
+/// <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> is the unit of atomicity. It must behave as if no other write happened between loading the
 /// touched clusters and committing the change set, whatever the number of application instances sharing the store:
 /// for example by taking the database's write lock first (SQLite <c>BEGIN IMMEDIATE</c>), by locking the touched
 /// identifiers and primaries in a fixed order, or by a serializable transaction retried on conflict.
@@ -23,7 +23,7 @@ namespace IdentityReconciliation;
 /// and health checks can tell a busy store from a broken one.
 /// </para>
 /// <para>
-/// <b>Merge evidence.</b> When the change set of <see cref="ReconcileAsync"/> carries a <see cref="ContactChangeSet.Link"/>
+/// <b>Merge evidence.</b> When the change set of <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> carries a <see cref="ContactChangeSet.Link"/>
 /// (the request joined two persons without inserting a contact), the store records it in the same unit, keeping at most one
 /// link per (email, phone number) pair. Re-resolution after an erasure depends on it.
 /// </para>
@@ -45,7 +45,7 @@ namespace IdentityReconciliation;
 /// <para>
 /// Applying the change set deletes the links it names, removes (not soft-deletes) the rows of the contacts it deletes, sets
 /// the removed values to null with the new <c>updatedAt</c>, and applies the link updates to live contacts. An erasure must be
-/// serial-equivalent with every <see cref="ReconcileAsync"/> and every other erasure, in any process sharing the store: a
+/// serial-equivalent with every <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> and every other erasure, in any process sharing the store: a
 /// request racing an erasure sees the person either before or after it, never half-erased. A store should also make sure
 /// the erased values do not linger in its files where it can (see the SQLite and PostgreSQL stores), and must never put a
 /// value in a log message, an exception or telemetry.
@@ -93,30 +93,70 @@ public interface IContactStore
         CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Applies many requests <b>in order</b>, as <see cref="ReconcileAsync"/> would apply them one after the other, and streams
+    /// <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/>,
+    /// given the touched clusters that <see cref="FindClustersAsync"/> returned for the same identifiers just before: a
+    /// store may plan from <paramref name="snapshot"/> and apply that plan in one step with taking its locks, provided it
+    /// checks inside the atomic unit that the touched clusters still equal the snapshot (every contact and every value); when
+    /// they do not, it must load them and plan again, exactly as the overload without a snapshot does. The result, the
+    /// atomicity and the guarantees are those of that overload, whatever the snapshot holds. The default implementation
+    /// ignores the snapshot.
+    /// </summary>
+    /// <param name="identifiers">The validated identifiers.</param>
+    /// <param name="snapshot">
+    /// The touched clusters as <see cref="FindClustersAsync"/> returned them (a hint: never trusted, only compared). Empty when
+    /// nothing matched.
+    /// </param>
+    /// <param name="plan">
+    /// As for the overload without a snapshot: pure, and may be called more than once (with the snapshot, then with the
+    /// touched clusters as loaded when they changed); only the change set of the call whose transaction commits is applied.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call while it waits for the store; once the change set is being committed it completes.</param>
+    /// <returns>
+    /// The touched contacts with the committed changes applied, as <see cref="ContactChangeSet.ApplyTo"/> computes them, in
+    /// ascending identifier order.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> or <paramref name="plan"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> or <paramref name="plan"/> is null.</exception>
+    /// <remarks>
+    /// <see cref="IdentityReconciler"/> calls this overload after its read-only lookup found that a request needs a write,
+    /// so that a store which can check and write in one round trip (the PostgreSQL store) saves the round trip that loads
+    /// the clusters again.
+    /// </remarks>
+    Task<IReadOnlyList<Contact>> ReconcileAsync(
+        ContactIdentifiers identifiers,
+        IReadOnlyList<Contact> snapshot,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        return ReconcileAsync(identifiers, plan, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies many requests <b>in order</b>, as <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> would apply them one after the other, and streams
     /// each request's result once it is committed. A store may commit several requests per transaction (the point of this
-    /// method: a back-fill of millions of rows); the default implementation calls <see cref="ReconcileAsync"/> once per request.
+    /// method: a back-fill of millions of rows); the default implementation calls <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> once per request.
     /// </summary>
     /// <param name="identifiers">The validated identifiers of each request, in the order to apply them.</param>
     /// <param name="plan">
     /// Called with the position of a request in <paramref name="identifiers"/> and its touched clusters as they are after every
     /// earlier request of the call was applied (inside the atomic unit that applies it); returns that request's changes. Pure,
-    /// and like the plan of <see cref="ReconcileAsync"/> it may be called more than once for a request (a retried
+    /// and like the plan of <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> it may be called more than once for a request (a retried
     /// transaction plans its requests again, in order): only the change set of the call whose transaction commits is applied.
     /// </param>
     /// <param name="cancellationToken">Cancels the call while it waits for the store; results already committed are still streamed.</param>
     /// <returns>
     /// One result per request, in the order of <paramref name="identifiers"/>: the touched contacts with that request's committed
-    /// changes applied, exactly as <see cref="ReconcileAsync"/> would have returned them.
+    /// changes applied, exactly as <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> would have returned them.
     /// </returns>
     /// <remarks>
     /// <para>The contract, which the store contract tests check:</para>
     /// <list type="bullet">
     /// <item><description><b>Order.</b> Request <c>i</c> is planned from the state after requests <c>0..i-1</c> of the call, and
     /// the final state (identifiers, links, precedences, timestamps, merge evidence, change-feed entries and their order) is the
-    /// one that calling <see cref="ReconcileAsync"/> for each request in turn would give when nothing else writes meanwhile.
+    /// one that calling <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/> for each request in turn would give when nothing else writes meanwhile.
     /// Inserted contacts get ascending identifiers in request order.</description></item>
-    /// <item><description><b>Atomicity.</b> Each request is applied atomically, with the guarantees of <see cref="ReconcileAsync"/>
+    /// <item><description><b>Atomicity.</b> Each request is applied atomically, with the guarantees of <see cref="ReconcileAsync(ContactIdentifiers, Func{IReadOnlyList{Contact}, ContactChangeSet}, CancellationToken)"/>
     /// towards concurrent writers. A store may group consecutive requests into one atomic unit (a chunk); it yields a request's
     /// result only after the unit holding it committed. When the sequence throws (a database failure, a plan that throws,
     /// <see cref="ContactStoreBusyException"/>, cancellation), every request whose result was yielded before stays applied,

@@ -114,10 +114,12 @@ public sealed partial class IdentityReconciler : IIdentityReconciler
             }
         }
 
-        // The store calls the plan inside its atomic unit, perhaps more than once: the last call is the one it applied.
+        // The store calls the plan inside its atomic unit, perhaps more than once: the last call is the one it applied. The
+        // snapshot lets a store check and write in one step when nothing changed since the lookup.
         GuardedPlan applied = default;
         var result = await Observe(_store.ReconcileAsync(
             identifiers,
+            snapshot,
             touched => (applied = _guards.Plan(identifiers, touched, _timeProvider.GetUtcNow())).Changes,
             cancellationToken)).ConfigureAwait(false);
         BusyTracker?.ReportWriteSucceeded();

@@ -115,7 +115,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
                 value.GroupCommitMaxSize,
                 Math.Max(1, value.GroupCommitSlots),
                 value.GroupCommitStallDelay > TimeSpan.Zero ? value.GroupCommitStallDelay : PostgreSqlContactStoreOptions.DefaultGroupCommitStallDelay,
-                ReconcileOneAsync,
+                (identifiers, plan, ct) => ReconcileOneAsync(identifiers, null, plan, ct),
                 ReconcileGroupAsync);
         }
 
@@ -251,16 +251,44 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     /// <inheritdoc />
     /// <exception cref="ContactStoreSchemaException">The schema cannot be used (see <see cref="EnsureSchemaAsync"/>).</exception>
     /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes); nothing was applied.</exception>
-    public async Task<IReadOnlyList<Contact>> ReconcileAsync(
+    public Task<IReadOnlyList<Contact>> ReconcileAsync(
         ContactIdentifiers identifiers,
         Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        return ReconcileCoreAsync(identifiers, null, plan, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A write that runs alone sends its locks, the check against <paramref name="snapshot"/>, its writes and COMMIT in one
+    /// round trip (see docs/postgresql.md); when the check fails it loads and plans again under the locks. A write queued for
+    /// group commit ignores the snapshot.
+    /// </remarks>
+    /// <exception cref="ContactStoreSchemaException">The schema cannot be used (see <see cref="EnsureSchemaAsync"/>).</exception>
+    /// <exception cref="PostgreSqlContactStoreException">The database failed (see its subtypes); nothing was applied.</exception>
+    public Task<IReadOnlyList<Contact>> ReconcileAsync(
+        ContactIdentifiers identifiers,
+        IReadOnlyList<Contact> snapshot,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(plan);
+        return ReconcileCoreAsync(identifiers, snapshot, plan, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<Contact>> ReconcileCoreAsync(
+        ContactIdentifiers identifiers,
+        IReadOnlyList<Contact>? snapshot,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken)
+    {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         if (_groupCommit is null)
         {
-            return await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+            return await ReconcileOneAsync(identifiers, snapshot, plan, cancellationToken).ConfigureAwait(false);
         }
 
         if (!_groupCommit.TryRunAlone())
@@ -271,7 +299,7 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
         // A free write slot and nobody waiting: this write runs alone, as without group commit.
         try
         {
-            return await ReconcileOneAsync(identifiers, plan, cancellationToken).ConfigureAwait(false);
+            return await ReconcileOneAsync(identifiers, snapshot, plan, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -280,11 +308,15 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     }
 
     /// <summary>One request in its own transaction (PostgreSqlReconcileTransaction).</summary>
-    private Task<IReadOnlyList<Contact>> ReconcileOneAsync(ContactIdentifiers identifiers, Func<IReadOnlyList<Contact>, ContactChangeSet> plan, CancellationToken cancellationToken) =>
+    private Task<IReadOnlyList<Contact>> ReconcileOneAsync(
+        ContactIdentifiers identifiers,
+        IReadOnlyList<Contact>? snapshot,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken) =>
         _executor.RunAsync(
             "reconcile",
-            (Transaction: _reconcile, Identifiers: identifiers, Plan: plan),
-            static (connection, state, ct) => state.Transaction.RunAsync(connection, state.Identifiers, state.Plan, ct),
+            (Transaction: _reconcile, Identifiers: identifiers, Snapshot: snapshot, Plan: plan),
+            static (connection, state, ct) => state.Transaction.RunAsync(connection, state.Identifiers, state.Snapshot, state.Plan, ct),
             cancellationToken);
 
     /// <summary>Concurrent requests in one transaction (group commit): the chunk transaction of <see cref="ReconcileManyAsync"/>.</summary>

@@ -90,6 +90,28 @@ internal sealed class PostgreSqlQueries
             ORDER BY 1, 2
             """;
 
+        // Whether the touched clusters of $1 and $2 are still exactly the snapshot given as the arrays $3..$8 (ids, phone
+        // numbers, emails, links, primary or not, updatedAt): the check of a write planned from the reconciler's lookup. It
+        // runs after the statements that lock the identifiers and the snapshot's roots, so it reads what their last holders
+        // committed. On any difference the cast fails (SQLSTATE 22P02, with SnapshotMismatchMarker in the message), the
+        // server skips the rest of the batch (the writes and COMMIT), and the store loads and plans again. The cast is made
+        // of the count, not of a constant, so that the planner cannot fold it (and fail) ahead of time.
+        SnapshotUnchanged = $"""
+            WITH "current" AS (
+                SELECT "id", "phoneNumber", "email", "linkedId", "linkPrecedence" = 'primary' AS "primary", "updatedAt" FROM {table}
+                WHERE "id" = ANY(ARRAY({roots})) AND "deletedAt" IS NULL
+                UNION ALL
+                SELECT "id", "phoneNumber", "email", "linkedId", "linkPrecedence" = 'primary', "updatedAt" FROM {table}
+                WHERE "linkedId" = ANY(ARRAY({roots})) AND "deletedAt" IS NULL),
+            "snapshot" AS (
+                SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::boolean[], $8::timestamptz[])),
+            "difference" AS (
+                (SELECT * FROM "current" EXCEPT ALL SELECT * FROM "snapshot")
+                UNION ALL
+                (SELECT * FROM "snapshot" EXCEPT ALL SELECT * FROM "current"))
+            SELECT CASE WHEN count(*) = 0 THEN 0 ELSE ('{SnapshotMismatchMarker} ' || count(*))::bigint END AS "unchanged" FROM "difference"
+            """;
+
         // The identifier keys of $1 (bigint[], ascending), one after the other in that order.
         LockIdentifiers = """
             SELECT pg_advisory_xact_lock(k."key") FROM unnest($1::bigint[]) WITH ORDINALITY AS k("key", "ord") ORDER BY k."ord"
@@ -150,6 +172,9 @@ internal sealed class PostgreSqlQueries
     /// <summary>In the message of the error <see cref="Update"/> raises when it did not update every contact it was given.</summary>
     public const string UpdateMismatchMarker = "IdentityReconciliation: contact re-link count mismatch, updated";
 
+    /// <summary>In the message of the error <see cref="SnapshotUnchanged"/> raises when the touched clusters differ from the snapshot.</summary>
+    public const string SnapshotMismatchMarker = "IdentityReconciliation: touched clusters changed since the snapshot, differences";
+
     /// <summary>The quoted, schema-qualified name of the contact table.</summary>
     public string ContactTable { get; }
 
@@ -158,6 +183,13 @@ internal sealed class PostgreSqlQueries
 
     /// <summary>The touched clusters of each (email, phone) pair of the arrays <c>$1</c>, <c>$2</c>, tagged with the pair's 1-based position.</summary>
     public string TouchedClustersMany { get; }
+
+    /// <summary>
+    /// Fails (see <see cref="SnapshotMismatchMarker"/>) unless the touched clusters of <c>$1</c> email and <c>$2</c> phone are
+    /// exactly the contacts of the arrays <c>$3</c> ids, <c>$4</c> phones, <c>$5</c> emails, <c>$6</c> links, <c>$7</c>
+    /// primary, <c>$8</c> updatedAt.
+    /// </summary>
+    public string SnapshotUnchanged { get; }
 
     /// <summary>Waits for the identifier locks of <c>$1</c> (bigint[]), in its order.</summary>
     public string LockIdentifiers { get; }

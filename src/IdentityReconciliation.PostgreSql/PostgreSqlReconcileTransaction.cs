@@ -35,6 +35,15 @@ namespace IdentityReconciliation.PostgreSql;
 // 3. one batch: the re-links (each checks its own row count on the server), the merge evidence, the insert, the change
 //    feed's lock and entries (see PostgreSqlContactStore.ChangeFeed.cs), and COMMIT.
 // A new person therefore costs two round trips in the transaction, the same as the bare floor's lookup and insert.
+//
+// From a snapshot. When the reconciler's read-only lookup (FindClustersAsync) found that a request needs a write, it hands
+// the store what it read. The store then plans from that snapshot and sends steps 1 to 3 as one batch: the plan guard, the
+// identifier locks, the locks of the snapshot's roots (ascending, after the identifiers: the protocol's order), a statement
+// that fails unless the touched clusters are still exactly the snapshot (PostgreSqlQueries.SnapshotUnchanged), then the
+// writes, the change feed and COMMIT. When the check passes, the transaction holds the identifiers and every root of what
+// it checked, which is what steps 1 and 2 establish before a plan; when it fails, the server skips the rest of the batch,
+// the transaction rolls back, and the protocol runs as above. A write then costs one round trip after the lookup instead
+// of two; a request racing another write on the same person pays one more.
 internal sealed class PostgreSqlReconcileTransaction
 {
     /// <summary>How many times a transaction restarts because its clusters kept being merged, before it gives up.</summary>
@@ -70,13 +79,27 @@ internal sealed class PostgreSqlReconcileTransaction
 
     /// <summary>Runs the protocol on <paramref name="connection"/>: lock, load, plan, apply and commit.</summary>
     /// <returns>The touched clusters after the change.</returns>
+    /// <param name="connection">The unit's connection.</param>
+    /// <param name="identifiers">The request's identifiers.</param>
+    /// <param name="snapshot">The reconciler's lookup, to plan from and check in one round trip; null to load first.</param>
+    /// <param name="plan">The plan.</param>
+    /// <param name="cancellationToken">Cancels the waits; the writes and COMMIT, once sent, complete.</param>
     public async Task<IReadOnlyList<Contact>> RunAsync(
         NpgsqlConnection connection,
         ContactIdentifiers identifiers,
+        IReadOnlyList<Contact>? snapshot,
         Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
         CancellationToken cancellationToken)
     {
         var identifierKeys = PostgreSqlLockKeys.Identifiers(_schema, identifiers);
+        if (snapshot is not null)
+        {
+            if (await TryFromSnapshotAsync(connection, identifierKeys, identifiers, snapshot, plan, cancellationToken).ConfigureAwait(false) is { } done)
+            {
+                return done;
+            }
+        }
+
         for (var restart = 0; ; restart++)
         {
             var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
@@ -298,6 +321,200 @@ internal sealed class PostgreSqlReconcileTransaction
     }
 
     /// <summary>
+    /// Steps 1 to 3 in one round trip, from the reconciler's snapshot (see "From a snapshot" above): the write plan guard, the
+    /// identifier locks, the snapshot's root locks, the check that nothing changed, the writes with their change-feed entries,
+    /// and COMMIT. The waits for the locks and the check can be cancelled; once the check has passed, the writes and COMMIT
+    /// complete.
+    /// </summary>
+    /// <returns>The touched clusters after the change; null when the clusters had changed (the transaction is rolled back).</returns>
+    private async Task<IReadOnlyList<Contact>?> TryFromSnapshotAsync(
+        NpgsqlConnection connection,
+        long[] identifierKeys,
+        ContactIdentifiers identifiers,
+        IReadOnlyList<Contact> snapshot,
+        Func<IReadOnlyList<Contact>, ContactChangeSet> plan,
+        CancellationToken cancellationToken)
+    {
+        ContactChangeSet changes;
+        try
+        {
+            changes = ToStoredPrecision(plan(snapshot));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return null; // a stale snapshot may make the plan fail: only a plan of the clusters as loaded under the locks counts
+        }
+
+        var write = DescribeWrite(snapshot, changes);
+        if (!write.CommitNow)
+        {
+            return null; // an insert with several change-feed entries (the planner never makes one) needs the new id first
+        }
+
+        var count = snapshot.Count;
+        var ids = new long[count];
+        var phoneNumbers = new string?[count];
+        var emails = new string?[count];
+        var links = new long?[count];
+        var primaries = new bool[count];
+        var updatedAts = new DateTime[count];
+        var roots = new SortedSet<long>();
+        for (var i = 0; i < count; i++)
+        {
+            var contact = snapshot[i] ?? throw new ArgumentException("The snapshot holds a null contact.", nameof(snapshot));
+            (ids[i], phoneNumbers[i], emails[i], links[i]) = (contact.Id, contact.PhoneNumber, contact.Email, contact.LinkedId);
+            primaries[i] = contact.LinkPrecedence == LinkPrecedence.Primary;
+            updatedAts[i] = contact.UpdatedAt.UtcDateTime;
+            roots.Add(contact.RootId);
+        }
+
+        var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var batch = new NpgsqlBatch(connection, transaction);
+            await using (batch.ConfigureAwait(false))
+            {
+                batch.Add(WritePlanGuard);
+                batch.Add(_queries.LockIdentifiers).With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, identifierKeys);
+                if (roots.Count > 0)
+                {
+                    var (highs, lows) = PostgreSqlLockKeys.Roots(roots.ToArray());
+                    batch.Add(_queries.LockRoots)
+                        .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, highs)
+                        .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, lows);
+                }
+
+                batch.Add(_queries.SnapshotUnchanged)
+                    .WithNullable(NpgsqlDbType.Text, identifiers.Email)
+                    .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Text, phoneNumbers)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Text, emails)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, links)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.Boolean, primaries)
+                    .With(NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, updatedAts);
+                var checkAt = batch.BatchCommands.Count - 1;
+                AddWrites(batch, changes, write);
+                batch.Add("COMMIT");
+
+                long? id;
+                try
+                {
+                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        // The locks and the check: cancellable waits. Reaching the check's result set means it passed.
+                        for (var result = 0; result < checkAt; result++)
+                        {
+                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+                        id = await ReadInsertedIdAsync(reader).ConfigureAwait(false);
+                    }
+                }
+                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidTextRepresentation
+                    && ex.MessageText.Contains(PostgreSqlQueries.SnapshotMismatchMarker, StringComparison.Ordinal))
+                {
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                    Log.SnapshotChanged(_logger);
+                    PostgreSqlStoreMetrics.Restart("reconcile_snapshot");
+                    return null;
+                }
+
+                if (changes.Insert is not null && id is null)
+                {
+                    throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+                }
+
+                return changes.ApplyTo(snapshot, id);
+            }
+        }
+    }
+
+    /// <summary>What a change set writes besides its rows.</summary>
+    /// <param name="Entries">Its change-feed entries (an insert's own id is <see cref="PendingInsertId"/> in them).</param>
+    /// <param name="EntryWithInsert">Whether the insert writes the one entry itself (<see cref="PostgreSqlQueries.InsertWithEntry"/>).</param>
+    /// <param name="CommitNow">Whether the writes, the entries and COMMIT fit in one round trip (the entries need no new id).</param>
+    private readonly record struct WriteDescription(IReadOnlyList<ContactChange> Entries, bool EntryWithInsert, bool CommitNow);
+
+    private WriteDescription DescribeWrite(IReadOnlyList<Contact> touched, ContactChangeSet changes)
+    {
+        IReadOnlyList<ContactChange> entries = !_recordChangeFeed || changes.IsEmpty ? []
+            : ContactChangeFeed.Describe(touched, changes, changes.Insert is null ? null : PendingInsertId);
+        var entryWithInsert = changes.Insert is not null && entries.Count == 1 && entries[0].ContactId == PendingInsertId
+            && !entries[0].RelatedContactIds.Contains(PendingInsertId);
+        return new WriteDescription(entries, entryWithInsert, changes.Insert is null || !_recordChangeFeed || entryWithInsert);
+    }
+
+    /// <summary>Adds the change set's statements: the re-links, the merge evidence, the insert, and the change-feed entries that fit.</summary>
+    private void AddWrites(NpgsqlBatch batch, ContactChangeSet changes, WriteDescription write)
+    {
+        foreach (var group in changes.Updates.Count == 0 ? [] : changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
+        {
+            var ids = group.Select(static u => u.Id).ToArray();
+            batch.Add(_queries.Update)
+                .WithNullable(NpgsqlDbType.Bigint, group.Key.LinkedId)
+                .With(NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence))
+                .With(NpgsqlDbType.TimestampTz, group.Key.UpdatedAt)
+                .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
+                .With(NpgsqlDbType.Bigint, (long)ids.Length);
+        }
+
+        if (changes.Link is { } link)
+        {
+            // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
+            batch.Add(_queries.InsertLink)
+                .With(NpgsqlDbType.Text, link.Email)
+                .With(NpgsqlDbType.Text, link.PhoneNumber)
+                .With(NpgsqlDbType.TimestampTz, link.CreatedAt);
+        }
+
+        if (changes.Insert is { } insert)
+        {
+            var command = batch.Add(write.EntryWithInsert ? _queries.InsertWithEntry : _queries.Insert)
+                .WithNullable(NpgsqlDbType.Text, insert.PhoneNumber)
+                .WithNullable(NpgsqlDbType.Text, insert.Email)
+                .WithNullable(NpgsqlDbType.Bigint, insert.LinkedId)
+                .With(NpgsqlDbType.Text, ToText(insert.LinkPrecedence))
+                .With(NpgsqlDbType.TimestampTz, insert.CreatedAt);
+            if (write.EntryWithInsert)
+            {
+                var entry = write.Entries[0];
+                command
+                    .With(NpgsqlDbType.Integer, _feedLock.High)
+                    .With(NpgsqlDbType.Integer, _feedLock.Low)
+                    .With(NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt))
+                    .With(NpgsqlDbType.Smallint, (short)entry.Kind)
+                    .WithNullable(NpgsqlDbType.Bigint, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
+            }
+        }
+        else if (write.Entries.Count > 0)
+        {
+            _appendEntries(batch, write.Entries);
+        }
+    }
+
+    /// <summary>Reads the write statements' results from the reader's current result set on; returns the inserted id, if any.</summary>
+    private static async Task<long?> ReadInsertedIdAsync(NpgsqlDataReader reader)
+    {
+        long? id = null;
+        do
+        {
+            var isInsert = reader.FieldCount == 1 && reader.GetName(0) == "insertedId";
+            while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                if (isInsert)
+                {
+                    id = reader.GetInt64(0);
+                }
+            }
+        }
+        while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false));
+        return id;
+    }
+
+    /// <summary>
     /// Step 3: the change set, its change-feed entries and COMMIT in one round trip. Only an insert whose entries are not
     /// the single one <see cref="PostgreSqlQueries.InsertWithEntry"/> writes (the planner never makes one) takes two: the
     /// writes, then the entries with the new id and COMMIT.
@@ -305,86 +522,26 @@ internal sealed class PostgreSqlReconcileTransaction
     /// <returns>The identifier of the inserted contact, if any.</returns>
     private async Task<long?> ApplyAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Contact> touched, ContactChangeSet changes)
     {
-        IReadOnlyList<ContactChange> entries = !_recordChangeFeed ? []
-            : ContactChangeFeed.Describe(touched, changes, changes.Insert is null ? null : PendingInsertId);
-        var entryWithInsert = changes.Insert is not null && entries.Count == 1 && entries[0].ContactId == PendingInsertId
-            && !entries[0].RelatedContactIds.Contains(PendingInsertId);
-        var commitNow = changes.Insert is null || !_recordChangeFeed || entryWithInsert;
-
-        if (entryWithInsert && changes.Updates.Count == 0 && changes.Link is null)
+        var write = DescribeWrite(touched, changes);
+        if (write.EntryWithInsert && changes.Updates.Count == 0 && changes.Link is null)
         {
-            return await InsertWithEntryAndCommitAsync(connection, transaction, changes.Insert!, entries[0]).ConfigureAwait(false);
+            return await InsertWithEntryAndCommitAsync(connection, transaction, changes.Insert!, write.Entries[0]).ConfigureAwait(false);
         }
 
         long? id;
         var batch = new NpgsqlBatch(connection, transaction);
         await using (batch.ConfigureAwait(false))
         {
-            foreach (var group in changes.Updates.Count == 0 ? [] : changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
-            {
-                var ids = group.Select(static u => u.Id).ToArray();
-                batch.Add(_queries.Update)
-                    .WithNullable(NpgsqlDbType.Bigint, group.Key.LinkedId)
-                    .With(NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence))
-                    .With(NpgsqlDbType.TimestampTz, group.Key.UpdatedAt)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
-                    .With(NpgsqlDbType.Bigint, (long)ids.Length);
-            }
-
-            if (changes.Link is { } link)
-            {
-                // Merge evidence, in the same transaction as the merge; every value of it is locked (step 1).
-                batch.Add(_queries.InsertLink)
-                    .With(NpgsqlDbType.Text, link.Email)
-                    .With(NpgsqlDbType.Text, link.PhoneNumber)
-                    .With(NpgsqlDbType.TimestampTz, link.CreatedAt);
-            }
-
-            if (changes.Insert is { } insert)
-            {
-                var command = batch.Add(entryWithInsert ? _queries.InsertWithEntry : _queries.Insert)
-                    .WithNullable(NpgsqlDbType.Text, insert.PhoneNumber)
-                    .WithNullable(NpgsqlDbType.Text, insert.Email)
-                    .WithNullable(NpgsqlDbType.Bigint, insert.LinkedId)
-                    .With(NpgsqlDbType.Text, ToText(insert.LinkPrecedence))
-                    .With(NpgsqlDbType.TimestampTz, insert.CreatedAt);
-                if (entryWithInsert)
-                {
-                    var entry = entries[0];
-                    command
-                        .With(NpgsqlDbType.Integer, _feedLock.High)
-                        .With(NpgsqlDbType.Integer, _feedLock.Low)
-                        .With(NpgsqlDbType.TimestampTz, ToMicroseconds(entry.OccurredAt))
-                        .With(NpgsqlDbType.Smallint, (short)entry.Kind)
-                        .WithNullable(NpgsqlDbType.Bigint, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
-                }
-            }
-            else if (entries.Count > 0)
-            {
-                _appendEntries(batch, entries);
-            }
-
-            if (commitNow)
+            AddWrites(batch, changes, write);
+            if (write.CommitNow)
             {
                 batch.Add("COMMIT");
             }
 
-            id = null;
             var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
-                do
-                {
-                    var isInsert = reader.FieldCount == 1 && reader.GetName(0) == "insertedId";
-                    while (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
-                    {
-                        if (isInsert)
-                        {
-                            id = reader.GetInt64(0);
-                        }
-                    }
-                }
-                while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false));
+                id = await ReadInsertedIdAsync(reader).ConfigureAwait(false);
             }
         }
 
@@ -393,7 +550,7 @@ internal sealed class PostgreSqlReconcileTransaction
             throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
         }
 
-        if (!commitNow)
+        if (!write.CommitNow)
         {
             var batch2 = new NpgsqlBatch(connection, transaction);
             await using (batch2.ConfigureAwait(false))

@@ -62,28 +62,18 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
     }
 
     [Fact]
-    public async Task IdentifyAsync_PrimaryDemotedWhileWaitingAndNewPrimaryBusy_RestartsAndLinksToTheNewPrimary()
+    public async Task ReconcileAsync_PrimaryDemotedWhileWaitingAndNewPrimaryBusy_RestartsAndLinksToTheNewPrimary()
     {
         using var metrics = new StoreMetrics();
         var (store, reconciler) = CreateStore();
-        var older = await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
-        var newer = await reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
-        await reconciler.IdentifyAsync(new IdentifyRequest("c@x.io", "2"));
+        var (older, newer, merger, busy) = await ArrangeMergerAndBusyInstanceAsync(reconciler);
 
-        // One instance holds the newer primary (about to merge it away); another is busy in the older cluster.
-        await using var merger = await BeginAsync();
-        await using var busy = await BeginAsync();
-        await LockRootAsync(merger, newer.PrimaryContactId);
-        await LockRootAsync(busy, older.PrimaryContactId);
-
-        // c@x.io with a new phone: a secondary for c's cluster, whose primary is about to change.
-        var request = reconciler.IdentifyAsync(new IdentifyRequest("c@x.io", "9"));
+        // c@x.io with a new phone: a secondary for c's cluster, whose primary is about to change. Called without a snapshot
+        // (as the store's other callers do), the store runs the locking protocol from its own load.
+        var identifiers = new ContactIdentifiers("c@x.io", "9");
+        var request = store.ReconcileAsync(identifiers, touched => ContactPlanner.Plan(identifiers, touched, _clock.GetUtcNow()));
         await WaitUntilBlockedAsync(1);
-        await merger.Connection.ExecuteAsync(
-            $"UPDATE {Table} SET \"linkedId\" = @Older, \"linkPrecedence\" = 'secondary', \"updatedAt\" = @At WHERE \"id\" = @Newer OR \"linkedId\" = @Newer",
-            new { Older = older.PrimaryContactId, Newer = newer.PrimaryContactId, At = _clock.GetUtcNow() },
-            merger.Transaction);
-        await merger.CommitAsync();
+        await DemoteAsync(merger, newer.PrimaryContactId, older.PrimaryContactId);
 
         // The store now sees the older primary, which sorts before the lock it holds and is busy: it must restart rather
         // than wait out of order, and then wait for the older primary like everyone else.
@@ -92,12 +82,93 @@ public sealed class PostgreSqlLockingTests(PostgreSqlDatabaseFixture fixture) : 
         await WaitUntilBlockedAsync(1);
         await busy.CommitAsync();
 
+        var touched = await request;
+
+        touched.Single(c => c.PhoneNumber == "9").LinkedId.Should().Be(older.PrimaryContactId);
+        await AssertLinkedToTheOlderPrimaryAsync(older.PrimaryContactId);
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_PrimaryDemotedWhileWaitingOnTheSnapshotsLocks_PlansAgainAndLinksToTheNewPrimary()
+    {
+        using var metrics = new StoreMetrics();
+        var (store, reconciler) = CreateStore();
+        var (older, newer, merger, busy) = await ArrangeMergerAndBusyInstanceAsync(reconciler);
+
+        // The reconciler's lookup sees c's cluster under the newer primary and hands that snapshot to the store, which
+        // waits for the newer primary's lock inside its one-batch write. The merger then demotes the newer primary: the
+        // snapshot is stale, so the batch must roll back and the store load and plan again (now under the older primary).
+        var request = reconciler.IdentifyAsync(new IdentifyRequest("c@x.io", "9"));
+        await WaitUntilBlockedAsync(1);
+        await DemoteAsync(merger, newer.PrimaryContactId, older.PrimaryContactId);
+
+        await WaitUntilAsync(() => _logger.Entries.Any(e => e.EventId.Id == 106), "the snapshot was found stale");
+        _logger.Entries.Count(e => e.EventId.Id == 106).Should().Be(1);
+        metrics.Count(PostgreSqlContactStoreTelemetry.RestartsCounter, ("operation", "reconcile_snapshot")).Should().BeGreaterThanOrEqualTo(1);
+        await WaitUntilBlockedAsync(1); // the locking protocol waits for the older primary like everyone else
+        await busy.CommitAsync();
+
         var result = await request;
 
         result.PrimaryContactId.Should().Be(older.PrimaryContactId);
         result.PhoneNumbers.Should().Equal("1", "2", "9");
+        await AssertLinkedToTheOlderPrimaryAsync(older.PrimaryContactId);
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_NothingChangedSinceTheLookup_WritesFromTheSnapshotWithoutRestarting()
+    {
+        var (store, reconciler) = CreateStore();
+        var older = await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        var newer = await reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
+
+        // A merge and a new secondary, each waiting on a lock held by another instance that then commits without a change.
+        await using var other = await BeginAsync();
+        await LockRootAsync(other, newer.PrimaryContactId);
+        var merge = reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "2"));
+        await WaitUntilBlockedAsync(1);
+        await other.CommitAsync();
+        var merged = await merge;
+        await reconciler.IdentifyAsync(new IdentifyRequest("c@x.io", "2"));
+
+        merged.PrimaryContactId.Should().Be(older.PrimaryContactId);
+        _logger.Entries.Should().NotContain(e => e.EventId.Id == 106 || e.EventId.Id == 102, "an unchanged snapshot is written from directly, without a restart");
         var rows = await Database.ReadAllAsync(_schema);
-        rows.Single(r => r.PhoneNumber == "9").LinkedId.Should().Be(older.PrimaryContactId, "the new secondary links to the surviving primary, not the demoted one");
+        rows.Where(r => r.Id != older.PrimaryContactId).Should().OnlyContain(r => r.LinkedId == older.PrimaryContactId);
+        GraphInvariants.AssertHold(rows, [("a@x.io", "1"), ("b@x.io", "2"), ("a@x.io", "2"), ("c@x.io", "2")]);
+    }
+
+    /// <summary>
+    /// a@x.io/1 (older) and b@x.io/2 (newer) with c@x.io as newer's secondary; then one instance holds the newer primary
+    /// (about to merge it away) and another is busy in the older cluster. Both are disposed with the test.
+    /// </summary>
+    private async Task<(ContactCluster Older, ContactCluster Newer, OtherInstance Merger, OtherInstance Busy)> ArrangeMergerAndBusyInstanceAsync(IdentityReconciler reconciler)
+    {
+        var older = await reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        var newer = await reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
+        await reconciler.IdentifyAsync(new IdentifyRequest("c@x.io", "2"));
+        var merger = await BeginAsync();
+        var busy = await BeginAsync();
+        _disposables.Add(merger);
+        _disposables.Add(busy);
+        await LockRootAsync(merger, newer.PrimaryContactId);
+        await LockRootAsync(busy, older.PrimaryContactId);
+        return (older, newer, merger, busy);
+    }
+
+    private async Task DemoteAsync(OtherInstance merger, long newer, long older)
+    {
+        await merger.Connection.ExecuteAsync(
+            $"UPDATE {Table} SET \"linkedId\" = @Older, \"linkPrecedence\" = 'secondary', \"updatedAt\" = @At WHERE \"id\" = @Newer OR \"linkedId\" = @Newer",
+            new { Older = older, Newer = newer, At = _clock.GetUtcNow() },
+            merger.Transaction);
+        await merger.CommitAsync();
+    }
+
+    private async Task AssertLinkedToTheOlderPrimaryAsync(long older)
+    {
+        var rows = await Database.ReadAllAsync(_schema);
+        rows.Single(r => r.PhoneNumber == "9").LinkedId.Should().Be(older, "the new secondary links to the surviving primary, not the demoted one");
         GraphInvariants.AssertHold(rows, [("a@x.io", "1"), ("b@x.io", "2"), ("c@x.io", "2"), ("a@x.io", "2"), ("c@x.io", "9")]); // the merger played ("a@x.io", "2")
     }
 

@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(105, LogLevel.Warning, "VACUUM after an erasure failed in schema \"{Schema}\" (SQLSTATE {SqlState}); the erasure itself is committed, and dead row versions stay until the next vacuum")]
     public static partial void VacuumAfterErasureFailed(ILogger logger, Exception exception, string schema, string sqlState);
+
+    [LoggerMessage(106, LogLevel.Debug, "A write planned from the lookup's snapshot found the touched clusters changed; loading them under the locks and planning again")]
+    public static partial void SnapshotChanged(ILogger logger);
 }

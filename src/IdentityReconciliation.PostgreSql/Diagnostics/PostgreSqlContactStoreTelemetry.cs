@@ -15,7 +15,11 @@ public static class PostgreSqlContactStoreTelemetry
     /// <summary>Units of work run again after a transient failure; tagged <c>operation</c>.</summary>
     public const string RetriesCounter = "identity_reconciliation.postgresql.retries";
 
-    /// <summary>Restarts of the locking protocol (a touched cluster was merged by another transaction while its lock was taken); tagged <c>operation</c>.</summary>
+    /// <summary>
+    /// Restarts of the locking protocol (a touched cluster was merged by another transaction while its lock was taken); tagged
+    /// <c>operation</c>. <c>reconcile_snapshot</c> counts writes planned from the reconciler's lookup whose clusters had
+    /// changed by the time their locks were taken, so that the store loaded and planned them again.
+    /// </summary>
     public const string RestartsCounter = "identity_reconciliation.postgresql.restarts";
 
     /// <summary>Transient database failures (dropped connection, serialization failure, deadlock, server restarting); tagged <c>operation</c>, <c>sqlstate</c> and <c>retried</c>.</summary>
