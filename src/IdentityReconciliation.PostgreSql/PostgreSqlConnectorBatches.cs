@@ -23,7 +23,7 @@ internal sealed class PostgreSqlConnectorBatches
     public PostgreSqlConnectorBatches(PostgreSqlQueries queries, NpgsqlDataSource dataSource)
     {
         _enabled = !new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing;
-        _shapes = new (string, NpgsqlDbType[])[4][];
+        _shapes = new (string, NpgsqlDbType[])[6][];
         _shapes[(int)Shape.Lookup] =
         [
             (PostgreSqlQueries.PlanGuard, []),
@@ -38,6 +38,23 @@ internal sealed class PostgreSqlConnectorBatches
         ];
         _shapes[(int)Shape.InsertWithEntry] =
         [
+            (queries.InsertWithEntry, [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Text, NpgsqlDbType.TimestampTz,
+                NpgsqlDbType.Integer, NpgsqlDbType.Integer, NpgsqlDbType.TimestampTz, NpgsqlDbType.Smallint, NpgsqlDbType.Bigint]),
+            ("COMMIT", []),
+        ];
+        (string, NpgsqlDbType[])[] snapshotHead =
+        [
+            (PostgreSqlQueries.WritePlanGuard, []),
+            (queries.LockIdentifiers, [NpgsqlDbType.Array | NpgsqlDbType.Bigint]),
+            (queries.LockRoots, [NpgsqlDbType.Array | NpgsqlDbType.Integer, NpgsqlDbType.Array | NpgsqlDbType.Integer]),
+            (queries.SnapshotUnchanged, [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Array | NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Text,
+                NpgsqlDbType.Array | NpgsqlDbType.Text, NpgsqlDbType.Array | NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Boolean,
+                NpgsqlDbType.Array | NpgsqlDbType.TimestampTz]),
+        ];
+        _shapes[(int)Shape.SnapshotHead] = snapshotHead;
+        _shapes[(int)Shape.SnapshotInsert] =
+        [
+            .. snapshotHead,
             (queries.InsertWithEntry, [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Text, NpgsqlDbType.TimestampTz,
                 NpgsqlDbType.Integer, NpgsqlDbType.Integer, NpgsqlDbType.TimestampTz, NpgsqlDbType.Smallint, NpgsqlDbType.Bigint]),
             ("COMMIT", []),
@@ -63,6 +80,19 @@ internal sealed class PostgreSqlConnectorBatches
 
         /// <summary>Several lookups at once (lookup batching): the plan guard; the touched clusters of each (email, phone) pair of two arrays.</summary>
         LookupMany = 3,
+
+        /// <summary>
+        /// A new person or a new secondary written from the reconciler's snapshot in one round trip: the write plan guard;
+        /// identifier locks; the snapshot's root locks; the snapshot check; the insert with its change-feed entry; COMMIT.
+        /// </summary>
+        SnapshotInsert = 4,
+
+        /// <summary>
+        /// The head of a merge written from the reconciler's snapshot: the write plan guard; identifier locks; the snapshot's
+        /// root locks; the snapshot check. The merge adds its writes and COMMIT, and trims them off (<see cref="TrimTo"/>) before
+        /// giving the batch back.
+        /// </summary>
+        SnapshotHead = 5,
     }
 
     /// <summary>A batch of <paramref name="shape"/> for <paramref name="connection"/>, kept or new; set its values with <see cref="Set"/>.</summary>
@@ -99,12 +129,21 @@ internal sealed class PostgreSqlConnectorBatches
         }
     }
 
+    /// <summary>Removes the statements after the first <paramref name="count"/> (those a caller added to a ready-made batch).</summary>
+    public static void TrimTo(NpgsqlBatch batch, int count)
+    {
+        for (var i = batch.BatchCommands.Count - 1; i >= count; i--)
+        {
+            batch.BatchCommands.RemoveAt(i);
+        }
+    }
+
     /// <summary>Sets parameter <paramref name="parameter"/> of statement <paramref name="statement"/>.</summary>
     public static void Set(NpgsqlBatch batch, int statement, int parameter, object? value) =>
         batch.BatchCommands[statement].Parameters[parameter].Value = value ?? DBNull.Value;
 
     private NpgsqlBatch?[]? SlotsOf(NpgsqlConnection connection) =>
-        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new NpgsqlBatch?[4]) : null;
+        _enabled ? _slots.GetValue(connection.PostgresParameters, static _ => new NpgsqlBatch?[6]) : null;
 
     private static NpgsqlBatch Create((string Sql, NpgsqlDbType[] Parameters)[] shape)
     {

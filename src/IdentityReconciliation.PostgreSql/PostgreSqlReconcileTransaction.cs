@@ -46,6 +46,9 @@ namespace IdentityReconciliation.PostgreSql;
 // of two; a request racing another write on the same person pays one more.
 internal sealed class PostgreSqlReconcileTransaction
 {
+    /// <summary>The position of <see cref="PostgreSqlQueries.SnapshotUnchanged"/> in a batch written from a snapshot (after the plan guard and the two lock statements).</summary>
+    private const int SnapshotCheckStatement = 3;
+
     /// <summary>How many times a transaction restarts because its clusters kept being merged, before it gives up.</summary>
     public const int MaxRestarts = 50;
 
@@ -358,78 +361,104 @@ internal sealed class PostgreSqlReconcileTransaction
         var links = new long?[count];
         var primaries = new bool[count];
         var updatedAts = new DateTime[count];
-        var roots = new SortedSet<long>();
+        var roots = new long[count];
         for (var i = 0; i < count; i++)
         {
             var contact = snapshot[i] ?? throw new ArgumentException("The snapshot holds a null contact.", nameof(snapshot));
             (ids[i], phoneNumbers[i], emails[i], links[i]) = (contact.Id, contact.PhoneNumber, contact.Email, contact.LinkedId);
             primaries[i] = contact.LinkPrecedence == LinkPrecedence.Primary;
             updatedAts[i] = contact.UpdatedAt.UtcDateTime;
-            roots.Add(contact.RootId);
+            roots[i] = contact.RootId;
         }
 
+        Array.Sort(roots);
+        var (highs, lows) = PostgreSqlLockKeys.Roots(new ArraySegment<long>(roots, 0, Distinct(roots)));
+
+        // A new person or a new secondary (the commonest write) has a ready-made batch; a merge adds its writes to a
+        // ready-made head (the guard, the locks and the check) and takes them off again afterwards.
+        var shape = write.EntryWithInsert && changes.Updates.Count == 0 && changes.Link is null
+            ? PostgreSqlConnectorBatches.Shape.SnapshotInsert
+            : PostgreSqlConnectorBatches.Shape.SnapshotHead;
         var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            var batch = new NpgsqlBatch(connection, transaction);
-            await using (batch.ConfigureAwait(false))
+            var batch = _batches.Rent(shape, connection, transaction);
+            PostgreSqlConnectorBatches.Set(batch, 1, 0, identifierKeys);
+            PostgreSqlConnectorBatches.Set(batch, 2, 0, highs);
+            PostgreSqlConnectorBatches.Set(batch, 2, 1, lows);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 0, identifiers.Email);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 1, identifiers.PhoneNumber);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 2, ids);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 3, phoneNumbers);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 4, emails);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 5, links);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 6, primaries);
+            PostgreSqlConnectorBatches.Set(batch, SnapshotCheckStatement, 7, updatedAts);
+            if (shape == PostgreSqlConnectorBatches.Shape.SnapshotInsert)
             {
-                batch.Add(WritePlanGuard);
-                batch.Add(_queries.LockIdentifiers).With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, identifierKeys);
-                if (roots.Count > 0)
-                {
-                    var (highs, lows) = PostgreSqlLockKeys.Roots(roots.ToArray());
-                    batch.Add(_queries.LockRoots)
-                        .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, highs)
-                        .With(NpgsqlDbType.Array | NpgsqlDbType.Integer, lows);
-                }
-
-                batch.Add(_queries.SnapshotUnchanged)
-                    .WithNullable(NpgsqlDbType.Text, identifiers.Email)
-                    .WithNullable(NpgsqlDbType.Text, identifiers.PhoneNumber)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Text, phoneNumbers)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Text, emails)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, links)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Boolean, primaries)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, updatedAts);
-                var checkAt = batch.BatchCommands.Count - 1;
+                SetInsertWithEntry(batch, SnapshotCheckStatement + 1, changes.Insert!, write.Entries[0]);
+            }
+            else
+            {
                 AddWrites(batch, changes, write);
                 batch.Add("COMMIT");
+            }
 
-                long? id;
-                try
+            long? id;
+            try
+            {
+                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
                 {
-                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
+                    // The plan guard, the locks and the check (statement 3): cancellable waits. Reaching the result set
+                    // after the check means it passed; from there on the writes and COMMIT complete.
+                    for (var result = 0; result < SnapshotCheckStatement; result++)
                     {
-                        // The locks and the check: cancellable waits. Reaching the check's result set means it passed.
-                        for (var result = 0; result < checkAt; result++)
-                        {
-                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                        }
-
-                        await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
-                        id = await ReadInsertedIdAsync(reader).ConfigureAwait(false);
+                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     }
-                }
-                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidTextRepresentation
-                    && ex.MessageText.Contains(PostgreSqlQueries.SnapshotMismatchMarker, StringComparison.Ordinal))
-                {
-                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                    Log.SnapshotChanged(_logger);
-                    PostgreSqlStoreMetrics.Restart("reconcile_snapshot");
-                    return null;
-                }
 
-                if (changes.Insert is not null && id is null)
-                {
-                    throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+                    await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+                    id = await ReadInsertedIdAsync(reader).ConfigureAwait(false);
                 }
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidTextRepresentation
+                && ex.MessageText.Contains(PostgreSqlQueries.SnapshotMismatchMarker, StringComparison.Ordinal))
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                Log.SnapshotChanged(_logger);
+                PostgreSqlStoreMetrics.Restart("reconcile_snapshot");
+                return null;
+            }
 
-                return changes.ApplyTo(snapshot, id);
+            if (shape == PostgreSqlConnectorBatches.Shape.SnapshotHead)
+            {
+                PostgreSqlConnectorBatches.TrimTo(batch, SnapshotCheckStatement + 1);
+            }
+
+            _batches.Return(shape, connection, batch);
+
+            if (changes.Insert is not null && id is null)
+            {
+                throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+            }
+
+            return changes.ApplyTo(snapshot, id);
+        }
+    }
+
+    /// <summary>Moves the distinct values of the sorted <paramref name="sorted"/> to its front; returns how many there are.</summary>
+    private static int Distinct(long[] sorted)
+    {
+        var count = 0;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (count == 0 || sorted[i] != sorted[count - 1])
+            {
+                sorted[count++] = sorted[i];
             }
         }
+
+        return count;
     }
 
     /// <summary>What a change set writes besides its rows.</summary>
@@ -568,16 +597,7 @@ internal sealed class PostgreSqlReconcileTransaction
     private async Task<long?> InsertWithEntryAndCommitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NewContact insert, ContactChange entry)
     {
         var batch = _batches.Rent(PostgreSqlConnectorBatches.Shape.InsertWithEntry, connection, transaction);
-        PostgreSqlConnectorBatches.Set(batch, 0, 0, insert.PhoneNumber);
-        PostgreSqlConnectorBatches.Set(batch, 0, 1, insert.Email);
-        PostgreSqlConnectorBatches.Set(batch, 0, 2, insert.LinkedId);
-        PostgreSqlConnectorBatches.Set(batch, 0, 3, ToText(insert.LinkPrecedence));
-        PostgreSqlConnectorBatches.Set(batch, 0, 4, insert.CreatedAt);
-        PostgreSqlConnectorBatches.Set(batch, 0, 5, _feedLock.High);
-        PostgreSqlConnectorBatches.Set(batch, 0, 6, _feedLock.Low);
-        PostgreSqlConnectorBatches.Set(batch, 0, 7, ToMicroseconds(entry.OccurredAt));
-        PostgreSqlConnectorBatches.Set(batch, 0, 8, (short)entry.Kind);
-        PostgreSqlConnectorBatches.Set(batch, 0, 9, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
+        SetInsertWithEntry(batch, 0, insert, entry);
         long? id = null;
         var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
@@ -594,5 +614,20 @@ internal sealed class PostgreSqlReconcileTransaction
 
         _batches.Return(PostgreSqlConnectorBatches.Shape.InsertWithEntry, connection, batch);
         return id ?? throw new PostgreSqlContactStoreException("The contact insert returned no identifier.");
+    }
+
+    /// <summary>Sets the parameters of <see cref="PostgreSqlQueries.InsertWithEntry"/>, statement <paramref name="statement"/> of a ready-made batch.</summary>
+    private void SetInsertWithEntry(NpgsqlBatch batch, int statement, NewContact insert, ContactChange entry)
+    {
+        PostgreSqlConnectorBatches.Set(batch, statement, 0, insert.PhoneNumber);
+        PostgreSqlConnectorBatches.Set(batch, statement, 1, insert.Email);
+        PostgreSqlConnectorBatches.Set(batch, statement, 2, insert.LinkedId);
+        PostgreSqlConnectorBatches.Set(batch, statement, 3, ToText(insert.LinkPrecedence));
+        PostgreSqlConnectorBatches.Set(batch, statement, 4, insert.CreatedAt);
+        PostgreSqlConnectorBatches.Set(batch, statement, 5, _feedLock.High);
+        PostgreSqlConnectorBatches.Set(batch, statement, 6, _feedLock.Low);
+        PostgreSqlConnectorBatches.Set(batch, statement, 7, ToMicroseconds(entry.OccurredAt));
+        PostgreSqlConnectorBatches.Set(batch, statement, 8, (short)entry.Kind);
+        PostgreSqlConnectorBatches.Set(batch, statement, 9, entry.PrimaryContactId == PendingInsertId ? null : entry.PrimaryContactId);
     }
 }
