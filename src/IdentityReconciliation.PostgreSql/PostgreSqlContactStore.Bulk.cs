@@ -327,13 +327,7 @@ public sealed partial class PostgreSqlContactStore
         {
             foreach (var group in graph.Changed.Select(graph.Final).GroupBy(static c => (c.LinkedId, c.LinkPrecedence, c.UpdatedAt)))
             {
-                var ids = group.Select(static c => c.Id).Order().ToArray();
-                batch.Add(_queries.Update)
-                    .WithNullable(NpgsqlDbType.Bigint, group.Key.LinkedId)
-                    .With(NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence))
-                    .With(NpgsqlDbType.TimestampTz, group.Key.UpdatedAt)
-                    .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
-                    .With(NpgsqlDbType.Bigint, (long)ids.Length);
+                _queries.AddUpdate(batch, group.Key.LinkedId, group.Key.LinkPrecedence, group.Key.UpdatedAt, [.. group.Select(static c => c.Id).Order()]);
             }
 
             if (graph.Inserted.Count > 0)

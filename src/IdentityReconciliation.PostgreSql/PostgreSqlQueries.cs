@@ -269,6 +269,18 @@ internal sealed class PostgreSqlQueries
             reader.IsDBNull(first + 7) ? null : reader.GetFieldValue<DateTimeOffset>(first + 7)));
     }
 
+    /// <summary>
+    /// Adds <see cref="Update"/> to <paramref name="batch"/>: the contacts <paramref name="ids"/> get the link, the precedence
+    /// and <c>updatedAt</c>, and the statement fails unless it updated every one of them.
+    /// </summary>
+    public void AddUpdate(NpgsqlBatch batch, long? linkedId, LinkPrecedence precedence, DateTimeOffset updatedAt, long[] ids) =>
+        batch.Add(Update)
+            .WithNullable(NpgsqlDbType.Bigint, linkedId)
+            .With(NpgsqlDbType.Text, ToText(precedence))
+            .With(NpgsqlDbType.TimestampTz, updatedAt)
+            .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
+            .With(NpgsqlDbType.Bigint, (long)ids.Length);
+
     /// <summary>The text PostgreSQL stores for a precedence.</summary>
     public static string ToText(LinkPrecedence precedence) => precedence == LinkPrecedence.Primary ? "primary" : "secondary";
 

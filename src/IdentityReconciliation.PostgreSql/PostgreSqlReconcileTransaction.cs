@@ -481,13 +481,7 @@ internal sealed class PostgreSqlReconcileTransaction
     {
         foreach (var group in changes.Updates.Count == 0 ? [] : changes.Updates.GroupBy(static u => (u.LinkedId, u.LinkPrecedence, u.UpdatedAt)))
         {
-            var ids = group.Select(static u => u.Id).ToArray();
-            batch.Add(_queries.Update)
-                .WithNullable(NpgsqlDbType.Bigint, group.Key.LinkedId)
-                .With(NpgsqlDbType.Text, ToText(group.Key.LinkPrecedence))
-                .With(NpgsqlDbType.TimestampTz, group.Key.UpdatedAt)
-                .With(NpgsqlDbType.Array | NpgsqlDbType.Bigint, ids)
-                .With(NpgsqlDbType.Bigint, (long)ids.Length);
+            _queries.AddUpdate(batch, group.Key.LinkedId, group.Key.LinkPrecedence, group.Key.UpdatedAt, [.. group.Select(static u => u.Id)]);
         }
 
         if (changes.Link is { } link)
