@@ -116,7 +116,7 @@ public interface IContactStore
     /// ascending identifier order.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> or <paramref name="plan"/> is null.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="snapshot"/> or <paramref name="plan"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="snapshot"/> holds a null contact.</exception>
     /// <remarks>
     /// <see cref="IdentityReconciler"/> calls this overload after its read-only lookup found that a request needs a write,
     /// so that a store which can check and write in one round trip (the PostgreSQL store) saves the round trip that loads
@@ -129,6 +129,14 @@ public interface IContactStore
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
+        for (var i = 0; i < snapshot.Count; i++)
+        {
+            if (snapshot[i] is null)
+            {
+                throw new ArgumentException("The snapshot holds a null contact.", nameof(snapshot));
+            }
+        }
+
         return ReconcileAsync(identifiers, plan, cancellationToken);
     }
 

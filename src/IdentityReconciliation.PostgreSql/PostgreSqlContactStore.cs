@@ -276,6 +276,14 @@ public sealed partial class PostgreSqlContactStore : IContactStore, IDisposable,
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(plan);
+        for (var i = 0; i < snapshot.Count; i++)
+        {
+            if (snapshot[i] is null)
+            {
+                throw new ArgumentException("The snapshot holds a null contact.", nameof(snapshot));
+            }
+        }
+
         return ReconcileCoreAsync(identifiers, snapshot, plan, cancellationToken);
     }
 

@@ -364,7 +364,7 @@ internal sealed class PostgreSqlReconcileTransaction
         var roots = new long[count];
         for (var i = 0; i < count; i++)
         {
-            var contact = snapshot[i] ?? throw new ArgumentException("The snapshot holds a null contact.", nameof(snapshot));
+            var contact = snapshot[i]; // not null: PostgreSqlContactStore.ReconcileAsync rejects a snapshot holding one
             (ids[i], phoneNumbers[i], emails[i], links[i]) = (contact.Id, contact.PhoneNumber, contact.Email, contact.LinkedId);
             primaries[i] = contact.LinkPrecedence == LinkPrecedence.Primary;
             updatedAts[i] = contact.UpdatedAt.UtcDateTime;

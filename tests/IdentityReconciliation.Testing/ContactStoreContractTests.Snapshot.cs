@@ -45,10 +45,7 @@ public abstract partial class ContactStoreContractTests
     [Fact]
     public async Task ReconcileAsync_SnapshotGoneStaleAfterAnotherWrite_AppliesThePlanOfTheStoredClusters()
     {
-        var older = await Reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
-        await Reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
-        var identifiers = new ContactIdentifiers("a@x.io", "2");
-        var snapshot = await Store.FindClustersAsync(identifiers);
+        var (older, identifiers, snapshot) = await TwoPersonsAndTheSnapshotOfTheirMergeAsync();
 
         // Another request writes into the snapshot's newer cluster, then the merge runs with the snapshot of before.
         await Reconciler.IdentifyAsync(new IdentifyRequest("d@x.io", "2"));
@@ -63,10 +60,7 @@ public abstract partial class ContactStoreContractTests
     [Fact]
     public async Task ReconcileAsync_SnapshotEqualToTheStoredClusters_AppliesItsPlanOnce()
     {
-        var older = await Reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
-        await Reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
-        var identifiers = new ContactIdentifiers("a@x.io", "2");
-        var snapshot = await Store.FindClustersAsync(identifiers);
+        var (older, identifiers, snapshot) = await TwoPersonsAndTheSnapshotOfTheirMergeAsync();
         var calls = 0;
 
         var result = await Store.ReconcileAsync(identifiers, snapshot, touched =>
@@ -87,6 +81,56 @@ public abstract partial class ContactStoreContractTests
 
         (await act.Should().ThrowAsync<ArgumentNullException>()).Which.ParamName.Should().Be("snapshot");
         (await ReadAllAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_SnapshotHoldingANullContact_ThrowsArgumentExceptionAndWritesNothing()
+    {
+        var (_, identifiers, snapshot) = await TwoPersonsAndTheSnapshotOfTheirMergeAsync();
+        var before = await ReadAllAsync();
+
+        var act = () => Store.ReconcileAsync(identifiers, [.. snapshot, null!], touched => ContactPlanner.Plan(identifiers, touched, Clock.GetUtcNow()));
+
+        var thrown = (await act.Should().ThrowAsync<ArgumentException>()).Which;
+        thrown.ParamName.Should().Be("snapshot");
+        thrown.Message.Should().NotContain("@").And.NotContain("x.io");
+        (await ReadAllAsync()).Should().BeEquivalentTo(before);
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_PlanThrowsOnlyForAStaleSnapshot_AppliesThePlanOfTheStoredClusters()
+    {
+        var (older, identifiers, snapshot) = await TwoPersonsAndTheSnapshotOfTheirMergeAsync();
+        await Reconciler.IdentifyAsync(new IdentifyRequest("d@x.io", "2"));
+
+        // A plan may reject what it sees (a guard, an inconsistency); only its call on the stored clusters counts.
+        var result = await Store.ReconcileAsync(identifiers, snapshot, touched => touched.Count == snapshot.Count
+            ? throw new InvalidOperationException("stale")
+            : ContactPlanner.Plan(identifiers, touched, Clock.GetUtcNow()));
+
+        result.Select(c => c.Email).Should().Equal("a@x.io", "b@x.io", "d@x.io");
+        (await ReadAllAsync()).Where(r => r.Id != older.PrimaryContactId).Should().OnlyContain(r => r.LinkedId == older.PrimaryContactId);
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_PlanThrowsWithASnapshot_ThrowsItAndWritesNothing()
+    {
+        var (_, identifiers, snapshot) = await TwoPersonsAndTheSnapshotOfTheirMergeAsync();
+        var before = await ReadAllAsync();
+
+        var act = () => Store.ReconcileAsync(identifiers, snapshot, _ => throw new InvalidOperationException("boom"));
+
+        await act.Should().ThrowAsync<InvalidOperationException>().WithMessage("boom");
+        (await ReadAllAsync()).Should().BeEquivalentTo(before);
+    }
+
+    /// <summary>a@x.io/1 (the older person) and b@x.io/2, and what <see cref="IContactStore.FindClustersAsync"/> returns for a@x.io/2.</summary>
+    private async Task<(ContactCluster Older, ContactIdentifiers Identifiers, IReadOnlyList<Contact> Snapshot)> TwoPersonsAndTheSnapshotOfTheirMergeAsync()
+    {
+        var older = await Reconciler.IdentifyAsync(new IdentifyRequest("a@x.io", "1"));
+        await Reconciler.IdentifyAsync(new IdentifyRequest("b@x.io", "2"));
+        var identifiers = new ContactIdentifiers("a@x.io", "2");
+        return (older, identifiers, await Store.FindClustersAsync(identifiers));
     }
 
     private static List<Contact> Alter(IReadOnlyList<Contact> stored, string difference)
