@@ -46,6 +46,29 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             }
         });
 
+    /// <summary>
+    /// Reads in a loop on a connection of its own (as another process would), each read transaction holding its snapshot
+    /// for a millisecond across the writer's commits, until <paramref name="stop"/>; returns the reads.
+    /// </summary>
+    private long HoldSnapshots(CancellationToken stop)
+    {
+        using var connection = _database.OpenRaw();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM Contact WHERE email = 'first@checkpoint.test'";
+        long reads = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            command.Transaction = transaction;
+            command.ExecuteScalar();
+            Thread.Sleep(1);
+            transaction.Commit();
+            reads++;
+        }
+
+        return reads;
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(1_000_001)]
@@ -104,21 +127,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
                 await store.FindClustersAsync(new ContactIdentifiers($"read{i}@checkpoint.test", "+15550000001"));
                 Interlocked.Increment(ref reads);
             }
-        })).Concat(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
-        {
-            using var connection = _database.OpenRaw();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM Contact WHERE email = 'first@checkpoint.test'";
-            while (!stop.IsCancellationRequested)
-            {
-                using var transaction = connection.BeginTransaction(deferred: true);
-                command.Transaction = transaction;
-                command.ExecuteScalar();
-                Thread.Sleep(1); // holds the snapshot across the writer's commits
-                transaction.Commit();
-                Interlocked.Increment(ref reads);
-            }
-        }))).ToArray();
+        })).Concat(Enumerable.Range(0, 2).Select(_ => Task.Run(() => Interlocked.Add(ref reads, HoldSnapshots(stop.Token))))).ToArray();
 
         long largest = 0;
         var gate = new object();
@@ -139,16 +148,66 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             await Task.WhenAll(readers);
         }
 
-        output.WriteLine($"largest WAL: {largest / FrameSize} frames; truncated {_logger.Entries.Count(e => e.EventId.Id == 17)} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} truncations given up");
+        output.WriteLine($"largest WAL: {largest / FrameSize} frames; restarted {_logger.Entries.Count(e => e.EventId.Id == 17)} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} restarts given up");
         _logger.Entries.Should().NotContain(e => e.Message.Contains("@checkpoint.test", StringComparison.Ordinal) || e.Message.Contains("+1555", StringComparison.Ordinal));
         reads.Should().BeGreaterThan(Count, "the readers kept reading while the writes ran");
         SqliteRows.ReadAll(_database).Should().HaveCount(Count + 1);
 
         // Without the checkpointer the WAL would hold every page of 6,000 writes (the first test: over 2,500 frames for
         // 2,000, so over 7,500 here). With it, the WAL stays at a fraction of that: the writer checkpoints itself when the
-        // thread is 8 thresholds behind, and a WAL that readers keep from starting over is truncated at 4 thresholds,
-        // and a truncation that found a reader too slow is tried again four thresholds later.
+        // thread is 8 thresholds behind, and a WAL that readers keep from starting over is restarted at 4 thresholds
+        // (its file cut back to 8 thresholds if it grew past them), and a restart that found a reader too slow is tried again four thresholds later.
         largest.Should().BeGreaterThan(0);
-        largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and truncated it when readers kept it from starting over");
+        largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and restarted it when readers kept it from starting over");
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_ReadersKeepTheWalFromStartingOver_ItIsRestartedInPlaceNeverCut()
+    {
+        const int Threshold = 32;
+        await using var store = Store(Threshold);
+        var reconciler = new IdentityReconciler(store);
+        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+
+        // Readers on connections of their own that always hold a snapshot somewhere in the WAL: it cannot start over by
+        // itself, so the checkpointer has to make it.
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
+
+        // One writer, the WAL's size read after each commit.
+        var lengths = new List<long>();
+        try
+        {
+            for (var i = 0; i < 3000 && !_logger.Entries.Any(e => e.EventId.Id == 17 && lengths.Count > 0); i++)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"inplace{i}@checkpoint.test", $"+1555{i:0000000}"));
+                lengths.Add(WalLength);
+            }
+
+            for (var i = 0; i < 500; i++)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"after{i}@checkpoint.test", $"+1556{i:0000000}"));
+                lengths.Add(WalLength);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
+        output.WriteLine($"{lengths.Count} writes; largest WAL {lengths.Max() / FrameSize} frames; restarted {restarts} times");
+        restarts.Should().BePositive("constant readers kept the WAL from starting over by itself");
+
+        // A WAL that starts over keeps its file and blocks: its size never falls while it stays under the size limit
+        // (a WAL cut to zero bytes makes every commit after it extend the file again).
+        var limit = SqliteCheckpointer.WalSizeLimitBytes(Threshold, 4096);
+        for (var i = 1; i < lengths.Count; i++)
+        {
+            lengths[i].Should().BeGreaterOrEqualTo(Math.Min(lengths[i - 1], limit), $"the WAL file was not cut after write {i}");
+        }
+
+        SqliteRows.ReadAll(_database).Should().HaveCount(lengths.Count + 1);
     }
 }

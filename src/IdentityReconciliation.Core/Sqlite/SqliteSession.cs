@@ -236,9 +236,15 @@ internal sealed class SqliteSession : IDisposable
     /// Runs a WAL checkpoint. Returns <see langword="false"/> when it could not run or finish because another connection
     /// is checkpointing, holds the write lock, or reads frames it would need (<c>SQLITE_BUSY</c>), with the WAL's frames.
     /// </summary>
-    public bool Checkpoint(SqliteCheckpointMode mode, out int frames)
+    public bool Checkpoint(SqliteCheckpointMode mode, out int frames) => Checkpoint(mode, out frames, out _);
+
+    /// <summary>
+    /// Runs a WAL checkpoint, as <see cref="Checkpoint(SqliteCheckpointMode, out int)"/>, and also gives the frames now
+    /// copied into the database (the WAL's frames less those written after the checkpoint began, or still read).
+    /// </summary>
+    public bool Checkpoint(SqliteCheckpointMode mode, out int frames, out int copied)
     {
-        var rc = raw.sqlite3_wal_checkpoint_v2(_db, null, (int)mode, out frames, out _);
+        var rc = raw.sqlite3_wal_checkpoint_v2(_db, null, (int)mode, out frames, out copied);
         if (rc == raw.SQLITE_BUSY)
         {
             return false;
@@ -402,6 +408,12 @@ internal enum SqliteCheckpointMode
 {
     /// <summary>Copies what no reader needs, taking no lock anyone waits for.</summary>
     Passive = 0,
+
+    /// <summary>
+    /// Takes the write lock, copies everything and waits for readers of old frames, so that the next write starts the WAL
+    /// over from its first frame (the file keeps its size and its blocks).
+    /// </summary>
+    Restart = 2,
 
     /// <summary>Takes the write lock, waits for readers of old frames, copies everything and cuts the WAL to zero bytes.</summary>
     Truncate = 3,
