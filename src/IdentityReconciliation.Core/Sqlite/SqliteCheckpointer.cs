@@ -24,8 +24,8 @@ namespace IdentityReconciliation.Sqlite;
 /// frames, waits for the readers of old frames to finish, and the next commit writes the WAL again from its first frame.
 /// The file keeps its size and its disk blocks: a WAL cut to zero bytes instead (<c>TRUNCATE</c>) made every commit after
 /// it extend the file, which costs the file system new blocks, zeroed pages and a journal commit per <c>fsync</c>, and
-/// made the writer's connection drop its page cache (measured: 2,600–3,200 merges/s at 1M contacts against 3,900–4,100
-/// with a restart, docs/benchmarks.md). The file's size stays bounded by the writer's <c>journal_size_limit</c>
+/// made the writer's connection drop its page cache (docs/benchmarks.md, "The WAL starts over in place": 2,634–3,694
+/// merges/s at 1M contacts with the truncation against 3,392–3,933 with a restart, in alternating runs). The file's size stays bounded by the writer's <c>journal_size_limit</c>
 /// (<see cref="WalSizeLimitBytes"/>): a WAL that grew past it, behind a long reader, is cut back to it when it starts over.
 /// Writers wait for the restart at most the busy timeout; when it cannot finish (a reader, often in another process,
 /// holds an old snapshot), it gives up and tries again when the WAL has grown by another four thresholds.

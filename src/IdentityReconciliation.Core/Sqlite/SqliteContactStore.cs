@@ -39,8 +39,8 @@ namespace IdentityReconciliation.Sqlite;
 /// <para>
 /// No commit checkpoints the WAL: the writer runs with <c>wal_autocheckpoint = 0</c>, and a background thread of the store,
 /// on a connection of its own, copies the WAL back into the database file once the writes have added
-/// <see cref="SqliteContactStoreOptions.CheckpointThreshold"/> pages, and makes it start over from its first frame when constant readers and writes
-/// keep it from doing so on its own (see the option).
+/// <see cref="SqliteContactStoreOptions.CheckpointThreshold"/> pages, and makes it start over from its first frame when
+/// constant readers and writes keep it from doing so on its own (see the option).
 /// </para>
 /// </remarks>
 public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAsyncDisposable
@@ -252,6 +252,17 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
         session.Dispose();
     }
 
+    /// <summary>
+    /// With a checkpointer, the writer's: it never checkpoints inside a commit (<c>wal_autocheckpoint = 0</c>; the
+    /// checkpointer syncs as durably as the writer does), and its <c>journal_size_limit</c> lets a WAL that starts over
+    /// keep its blocks unless it grew far past what the checkpointer lets it hold (SQLite's default keeps any size;
+    /// 4 KiB pages assumed, SQLite's default).
+    /// </summary>
+    private string WriterCheckpointPragmas() =>
+        _checkpointThreshold > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {SqliteCheckpointer.WalSizeLimitBytes(_checkpointThreshold, 4096)};")
+            : string.Empty;
+
     private SqliteConnection OpenConnection(ConnectionRole role)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -263,16 +274,9 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             var mmap = _mmapSize.ToString(CultureInfo.InvariantCulture);
             // The one writer gets a 32 MiB page cache: merges touch rows all over the file, and its cache outlives batches.
             // secure_delete zeroes what a delete or an update frees, so that an erased value does not survive in free space.
-            // With a checkpointer, the writer never checkpoints inside a commit (wal_autocheckpoint = 0); the checkpointer
-            // syncs as durably as the writer does.
-            // Its journal_size_limit lets a WAL that starts over keep its blocks unless it grew far past what the
-            // checkpointer lets it hold (SQLite's default keeps any size; 4 KiB pages assumed, SQLite's default).
-            var autocheckpoint = _checkpointThreshold > 0
-                ? $" PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {SqliteCheckpointer.WalSizeLimitBytes(_checkpointThreshold, 4096).ToString(CultureInfo.InvariantCulture)};"
-                : string.Empty;
             pragma.CommandText = role switch
             {
-                ConnectionRole.Writer => $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;{autocheckpoint}",
+                ConnectionRole.Writer => $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;{WriterCheckpointPragmas()}",
                 // Reading once opens the WAL on the checkpointer's connection; it waits for nobody except when restarting the WAL.
                 ConnectionRole.Checkpointer => $"PRAGMA busy_timeout = 0; PRAGMA synchronous = {_synchronous}; PRAGMA secure_delete = ON; SELECT count(*) FROM sqlite_schema;",
                 _ => $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;",
