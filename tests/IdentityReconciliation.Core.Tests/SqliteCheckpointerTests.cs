@@ -210,4 +210,44 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
 
         SqliteRows.ReadAll(_database).Should().HaveCount(lengths.Count + 1);
     }
+
+    [Fact]
+    public async Task IdentifyAsync_AReaderHoldsAnOldSnapshotPastTheBusyTimeout_TheRestartGivesUpWritesGoOnAndItRestartsOnceTheReaderIsDone()
+    {
+        const int Threshold = 32;
+        await using var store = Store(Threshold);
+        var reconciler = new IdentityReconciler(store);
+        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        var written = 1;
+
+        // A reader in a transaction of its own holds its snapshot (and the WAL frames it needs) while the writes go on.
+        using (var reader = _database.OpenRaw())
+        {
+            using var transaction = reader.BeginTransaction(deferred: true);
+            using var command = reader.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT count(*) FROM Contact";
+            command.ExecuteScalar();
+
+            for (var i = 0; i < 2000 && !_logger.Entries.Any(e => e.EventId.Id == 16); i++)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"held{i}@checkpoint.test", $"+1557{i:0000000}"));
+                written++;
+            }
+
+            _logger.Entries.Should().Contain(e => e.EventId.Id == 16, "the restart could not wait out the reader, and said so");
+            _logger.Entries.Should().NotContain(e => e.EventId.Id == 17, "the WAL cannot start over while the reader needs its frames");
+            transaction.Commit();
+        }
+
+        for (var i = 0; i < 2000 && !_logger.Entries.Any(e => e.EventId.Id == 17); i++)
+        {
+            await reconciler.IdentifyAsync(new IdentifyRequest($"free{i}@checkpoint.test", $"+1558{i:0000000}"));
+            written++;
+        }
+
+        _logger.Entries.Should().Contain(e => e.EventId.Id == 17, "with the reader gone, the next escalation restarts the WAL");
+        _logger.Entries.Should().NotContain(e => e.Message.Contains("@checkpoint.test", StringComparison.Ordinal) || e.Message.Contains("+155", StringComparison.Ordinal));
+        SqliteRows.ReadAll(_database).Should().HaveCount(written, "every acknowledged write is in the file");
+    }
 }
