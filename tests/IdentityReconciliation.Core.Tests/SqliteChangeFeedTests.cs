@@ -50,7 +50,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
         person.Links.Should().BeEquivalentTo(links);
         using (var check = _database.OpenRaw())
         {
-            check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion).And.Be(3);
+            check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion).And.Be(4);
             check.Query<string>("SELECT name FROM pragma_index_list('ContactChange') WHERE origin = 'c' ORDER BY name")
                 .Should().Equal("IX_ContactChange_contactId", "IX_ContactChange_primaryContactId");
         }

@@ -164,7 +164,7 @@ public sealed class SqliteErasureTests : IDisposable
         view!.SecondaryContactIds.Should().Equal(2, 3);
         using (var check = _database.OpenRaw())
         {
-            check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion).And.Be(3);
+            check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion).And.Be(4);
             check.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'ContactLink'").Should().Be(1);
             check.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'ContactChange'").Should().Be(1);
             check.Query<string>("SELECT name FROM pragma_index_list('Contact') WHERE origin = 'c'").Should().HaveCount(6);

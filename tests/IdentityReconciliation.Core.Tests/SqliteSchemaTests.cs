@@ -31,6 +31,10 @@ public sealed class SqliteSchemaTests : IDisposable
             .Should().Equal(
                 "IX_Contact_deleted_email", "IX_Contact_deleted_linkedId", "IX_Contact_deleted_phoneNumber",
                 "IX_Contact_email", "IX_Contact_linkedId", "IX_Contact_phoneNumber");
+        IndexColumns(raw, "IX_Contact_email").Should().Equal("email");
+        IndexColumns(raw, "IX_Contact_phoneNumber").Should().Equal("phoneNumber");
+        IndexColumns(raw, "IX_Contact_linkedId").Should().Equal("linkedId");
+        IndexSql(raw, "IX_Contact_linkedId").Should().EndWith("WHERE deletedAt IS NULL AND linkedId IS NOT NULL", "primaries are not in the link index");
         raw.Query<string>("SELECT name FROM pragma_table_info('ContactLink') ORDER BY cid").Should().Equal("email", "phoneNumber", "createdAt");
         raw.Query<string>("SELECT name FROM pragma_table_info('ContactChange') ORDER BY cid")
             .Should().Equal("sequence", "occurredAt", "kind", "contactId", "primaryContactId", "relatedContactIds");
@@ -39,7 +43,7 @@ public sealed class SqliteSchemaTests : IDisposable
     }
 
     [Fact]
-    public async Task TouchedClustersQueries_UseIndexesOnly()
+    public async Task TouchedClustersQueries_UseIndexes()
     {
         await using var store = await CreateInitialisedStoreAsync();
         using var raw = _database.OpenRaw();
@@ -49,10 +53,100 @@ public sealed class SqliteSchemaTests : IDisposable
 
         roots.Should().NotContain(d => d.StartsWith("SCAN", StringComparison.Ordinal), "no lookup scans: {0}", string.Join(" | ", roots));
         cluster.Should().NotContain(d => d.StartsWith("SCAN", StringComparison.Ordinal), "no lookup scans: {0}", string.Join(" | ", cluster));
-        roots.Should().Contain(d => d.Contains("COVERING INDEX IX_Contact_email", StringComparison.Ordinal), "the roots come from the index alone");
-        roots.Should().Contain(d => d.Contains("COVERING INDEX IX_Contact_phoneNumber", StringComparison.Ordinal));
+        roots.Should().Contain(d => d.Contains("USING INDEX IX_Contact_email (email=?)", StringComparison.Ordinal));
+        roots.Should().Contain(d => d.Contains("USING INDEX IX_Contact_phoneNumber (phoneNumber=?)", StringComparison.Ordinal));
         cluster.Should().Contain(d => d.Contains("INTEGER PRIMARY KEY", StringComparison.Ordinal));
-        cluster.Should().Contain(d => d.Contains("IX_Contact_linkedId", StringComparison.Ordinal));
+        cluster.Should().Contain(d => d.Contains("USING INDEX IX_Contact_linkedId (linkedId=?)", StringComparison.Ordinal), "the link index, which holds secondaries only, serves linkedId = @Root");
+    }
+
+    [Fact]
+    public async Task ChangeOfLink_WritesTheLinkIndex_NotTheIdentifierIndexes()
+    {
+        // A merge demotes a primary and re-points its secondaries: an UPDATE of linkedId. With linkedId in the email and
+        // phone indexes (schema versions 1 to 3), each such row rewrote an entry in both, on leaf pages of their own.
+        await using var store = await CreateInitialisedStoreAsync();
+        using var raw = _database.OpenRaw();
+
+        var written = BtreesOpenedForWriting(raw, SqliteSql.Update);
+
+        written.Should().Contain(["Contact", "IX_Contact_linkedId"]);
+        written.Should().NotContain(["IX_Contact_email", "IX_Contact_phoneNumber"]);
+    }
+
+    [Fact]
+    public async Task Version3Database_IsUpgradedInPlace_IndexesReshaped_RowsLinksAndFeedKept()
+    {
+        using (var raw = _database.OpenRaw())
+        {
+            raw.Execute(SqliteSql.Schema);
+            raw.Execute(SqliteErasureSql.Schema);
+            raw.Execute(SqliteChangeFeedSql.Schema);
+
+            // George (1) and Biff (2), two persons merged by the request (george, 717171): its link and feed entries.
+            raw.Execute("""
+                INSERT INTO Contact (phoneNumber, email, linkedId, linkPrecedence, createdAt, updatedAt) VALUES
+                  ('919191', 'george@hillvalley.edu', NULL, 'primary', '2023-04-01T00:00:00.0000000Z', '2023-04-01T00:00:00.0000000Z'),
+                  ('717171', 'biffsucks@hillvalley.edu', 1, 'secondary', '2023-04-01T00:01:00.0000000Z', '2023-04-01T00:02:00.0000000Z');
+                INSERT INTO ContactLink (email, phoneNumber, createdAt) VALUES ('george@hillvalley.edu', '717171', '2023-04-01T00:02:00.0000000Z');
+                INSERT INTO ContactChange (occurredAt, kind, contactId, primaryContactId, relatedContactIds) VALUES
+                  ('2023-04-01T00:00:00.0000000Z', 1, 1, 1, NULL),
+                  ('2023-04-01T00:01:00.0000000Z', 1, 2, 2, NULL),
+                  ('2023-04-01T00:02:00.0000000Z', 3, 2, 1, NULL);
+                PRAGMA user_version = 3;
+                """);
+            BtreesOpenedForWriting(raw, SqliteSql.Update).Should().Contain("IX_Contact_email", "version 3's identifier indexes carry linkedId");
+        }
+
+        var rows = SqliteRows.ReadAll(_database);
+        var links = SqliteRows.ReadLinks(_database);
+        await using var store = new SqliteContactStore(_database.ConnectionString);
+
+        (await store.GetChangesAsync(0, 100)).Select(e => e.Sequence).Should().Equal(1, 2, 3);
+        (await store.GetHistoryAsync(2)).Select(e => e.Sequence).Should().Equal([1L, 2L, 3L], "the history written before the upgrade is kept, and found by the person's contacts");
+        var person = await store.LoadPersonAsync(2);
+        person!.Contacts.Should().BeEquivalentTo(rows, o => o.WithStrictOrdering());
+        person.Links.Should().BeEquivalentTo(links);
+        using (var check = _database.OpenRaw())
+        {
+            check.ExecuteScalar<long>("PRAGMA user_version").Should().Be(SqliteContactStore.SchemaVersion).And.Be(4);
+            IndexColumns(check, "IX_Contact_email").Should().Equal("email");
+            IndexColumns(check, "IX_Contact_phoneNumber").Should().Equal("phoneNumber");
+            IndexSql(check, "IX_Contact_linkedId").Should().EndWith("WHERE deletedAt IS NULL AND linkedId IS NOT NULL");
+            BtreesOpenedForWriting(check, SqliteSql.Update).Should().NotContain(["IX_Contact_email", "IX_Contact_phoneNumber"]);
+            check.ExecuteScalar<string>("PRAGMA integrity_check").Should().Be("ok");
+        }
+
+        // Then the graph goes on through the new indexes: Lorraine joins the person by Biff's phone.
+        var lorraine = await new IdentityReconciler(store).IdentifyAsync(new IdentifyRequest("lorraine@hillvalley.edu", "717171"));
+        lorraine.PrimaryContactId.Should().Be(1);
+        lorraine.Emails.Should().Equal("george@hillvalley.edu", "biffsucks@hillvalley.edu", "lorraine@hillvalley.edu");
+        lorraine.SecondaryContactIds.Should().HaveCount(2).And.Contain(2);
+        (await store.GetChangesAsync(3, 100)).Should().ContainSingle().Which.Kind.Should().Be(ContactChangeKind.SecondaryCreated);
+    }
+
+    private static List<string> IndexColumns(SqliteConnection connection, string index) =>
+        connection.Query<string>("SELECT name FROM pragma_index_info(@index) ORDER BY seqno", new { index }).ToList();
+
+    private static string IndexSql(SqliteConnection connection, string index) =>
+        connection.ExecuteScalar<string>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = @index", new { index })!;
+
+    // The tables and indexes a statement's program opens for writing (OpenWrite's p2 is the b-tree's root page).
+    private static List<string> BtreesOpenedForWriting(SqliteConnection connection, string sql)
+    {
+        var names = connection.Query<(long Page, string Name)>("SELECT rootpage, name FROM sqlite_master WHERE rootpage > 0").ToDictionary(r => r.Page, r => r.Name);
+        using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN " + sql;
+        var opened = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (reader.GetString(reader.GetOrdinal("opcode")) == "OpenWrite")
+            {
+                opened.Add(names[reader.GetInt64(reader.GetOrdinal("p2"))]);
+            }
+        }
+
+        return opened;
     }
 
     private static List<string> Plan(SqliteConnection connection, string sql, object parameters) =>

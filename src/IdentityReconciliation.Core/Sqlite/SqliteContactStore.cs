@@ -48,9 +48,11 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     /// <summary>
     /// The schema version this store creates and understands, kept in <c>PRAGMA user_version</c>. Version 2 added the
     /// <c>ContactLink</c> table (merge evidence) and indexes on soft-deleted rows; version 3 added the <c>ContactChange</c>
-    /// table (the change feed). A version 1 or 2 database is upgraded in place on first use, keeping its contacts and links;
-    /// its change feed starts empty at the upgrade (changes made before it were not recorded). A database of a newer
-    /// version is refused.
+    /// table (the change feed); version 4 reshaped the indexes on live rows so that a change of link writes one index
+    /// entry (the email and phone indexes no longer hold <c>linkedId</c>; the link index holds secondaries only). An older
+    /// database is upgraded in place on first use, keeping its contacts, links and change feed (the indexes are rebuilt
+    /// once, inside the upgrade's transaction); a version 1 or 2 database's change feed starts empty at the upgrade
+    /// (changes made before it were not recorded). A database of a newer version is refused.
     /// </summary>
     public const int SchemaVersion = SqliteSchema.Version;
 

@@ -11,13 +11,14 @@ namespace IdentityReconciliation.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The version this package creates and understands.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     private static readonly (int Version, string Sql)[] Steps =
     [
         (1, SqliteSql.Schema),          // Contact and its indexes on live rows
         (2, SqliteErasureSql.Schema),   // ContactLink (merge evidence) and the indexes on soft-deleted rows that erasure uses
         (3, SqliteChangeFeedSql.Schema), // ContactChange (the change feed) and its indexes; an upgraded database's feed starts empty
+        (4, SqliteSql.IdentifierIndexes), // the identifier indexes without linkedId, the link index without primaries
     ];
 
     /// <summary>Runs the steps after <paramref name="fromVersion"/> inside the caller's transaction and records the new version.</summary>

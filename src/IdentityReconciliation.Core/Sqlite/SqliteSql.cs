@@ -7,10 +7,10 @@ namespace IdentityReconciliation.Sqlite;
 internal static class SqliteSql
 {
     // The touched clusters are loaded in two indexed steps inside one read snapshot: the roots of the contacts that share
-    // the email or the phone (index-only: the partial indexes cover linkedId, and deletedAt so that SQLite need not
-    // read the row to check it), then each root's cluster by primary key and
-    // linkedId. Two small statements are twice as fast as one statement with IN (subquery), which builds temporary tables.
-    // Only live rows are read; isPrimary spares a string.
+    // the email or the phone (through the identifier indexes, then the rows, which the cluster read needs next anyway:
+    // schema version 4 took linkedId out of those indexes, see IdentifierIndexes), then each root's cluster by primary
+    // key and linkedId. Two small statements are twice as fast as one statement with IN (subquery), which builds temporary
+    // tables. Only live rows are read; isPrimary spares a string.
     public const string TouchedRoots = """
         SELECT coalesce(linkedId, id) FROM Contact WHERE email = @Email AND deletedAt IS NULL
         UNION ALL
@@ -49,6 +49,21 @@ internal static class SqliteSql
         CREATE INDEX IF NOT EXISTS IX_Contact_email ON Contact (email, linkedId, deletedAt) WHERE deletedAt IS NULL;
         CREATE INDEX IF NOT EXISTS IX_Contact_phoneNumber ON Contact (phoneNumber, linkedId, deletedAt) WHERE deletedAt IS NULL;
         CREATE INDEX IF NOT EXISTS IX_Contact_linkedId ON Contact (linkedId) WHERE deletedAt IS NULL;
+        """;
+
+    // Version 4: a change of link writes the table row and one index entry only. Version 1's identifier indexes carried
+    // linkedId (so that the roots came from the index alone), which made every demotion and re-link rewrite an entry in
+    // the email index and two in the phone index, each on a leaf page of its own; and its link index held every primary
+    // under NULL, so a demotion also removed an entry from among them. A merge at 1M contacts wrote 10.7 pages, 4 of them
+    // for that (docs/benchmarks.md, "A change of link writes one index"). SQLite leaves an index alone in an UPDATE that
+    // changes none of its columns, and uses a `linkedId IS NOT NULL` index for `linkedId = @Root`.
+    public const string IdentifierIndexes = """
+        DROP INDEX IF EXISTS IX_Contact_email;
+        DROP INDEX IF EXISTS IX_Contact_phoneNumber;
+        DROP INDEX IF EXISTS IX_Contact_linkedId;
+        CREATE INDEX IX_Contact_email ON Contact (email) WHERE deletedAt IS NULL;
+        CREATE INDEX IX_Contact_phoneNumber ON Contact (phoneNumber) WHERE deletedAt IS NULL;
+        CREATE INDEX IX_Contact_linkedId ON Contact (linkedId) WHERE deletedAt IS NULL AND linkedId IS NOT NULL;
         """;
 
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
