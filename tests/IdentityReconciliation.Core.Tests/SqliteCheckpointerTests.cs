@@ -27,11 +27,12 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
 
     private readonly CollectingLogger<SqliteContactStore> _logger = new();
 
-    private SqliteContactStore Store(int checkpointThreshold) => new(
+    private SqliteContactStore Store(int checkpointThreshold, int maxBatchSize = 128) => new(
         Options.Create(new SqliteContactStoreOptions
         {
             ConnectionString = _database.ConnectionString,
             CheckpointThreshold = checkpointThreshold,
+            MaxBatchSize = maxBatchSize,
             Synchronous = SqliteSynchronousMode.Normal, // the checkpoints are under test, not the flushes
         }),
         _logger);
@@ -209,6 +210,51 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         }
 
         SqliteRows.ReadAll(_database).Should().HaveCount(lengths.Count + 1);
+    }
+
+    [Fact]
+    public async Task ReconcileAsync_TheWriterIsNeverIdle_TheWalIsRestartedBetweenItsBatches()
+    {
+        // Three callers keep the writer's queue full of requests whose plan takes 10 ms, one per batch: each transaction
+        // holds the write lock for that long and the next one begins as soon as it commits, so the lock is free only for
+        // an instant. Readers keep the WAL from starting over by itself. A restart that had to take the write lock from
+        // another connection waited out its busy timeout and gave up (event 16); the writer restarts it between batches.
+        const int Threshold = 8;
+        const int Callers = 3;
+        await using var store = Store(Threshold, maxBatchSize: 1);
+        await new IdentityReconciler(store).IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
+        var written = 0;
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, Callers), new ParallelOptions { MaxDegreeOfParallelism = Callers }, async (caller, ct) =>
+            {
+                for (var i = 0; i < 400 && _logger.Entries.Count(e => e.EventId.Id == 17) < 3; i++)
+                {
+                    var identifiers = new ContactIdentifiers($"busy{caller}-{i}@checkpoint.test", $"+1557{caller}{i:000000}");
+                    await store.ReconcileAsync(identifiers, touched =>
+                    {
+                        Thread.Sleep(10);
+                        return ContactPlanner.Plan(identifiers, touched, DateTimeOffset.UtcNow);
+                    }, ct);
+                    Interlocked.Increment(ref written);
+                }
+            });
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
+        var givenUp = _logger.Entries.Count(e => e.EventId.Id == 16);
+        output.WriteLine($"{written} writes; restarted {restarts} times, {givenUp} restarts given up");
+        givenUp.Should().Be(0, "the readers held their snapshots for a millisecond, far less than the restart may wait for them");
+        restarts.Should().BeGreaterOrEqualTo(3, "the readers kept the WAL from starting over by itself");
+        SqliteRows.ReadAll(_database).Should().HaveCount(written + 1);
     }
 
     [Fact]

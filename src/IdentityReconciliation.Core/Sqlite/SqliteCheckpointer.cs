@@ -19,16 +19,18 @@ namespace IdentityReconciliation.Sqlite;
 /// A passive checkpoint cannot make the WAL start over while readers keep reading from it and the writer keeps adding to
 /// it: under constant reads and writes it copies every frame it found and still sees the WAL grow. When the WAL holds
 /// <see cref="EscalationFactor"/> times the threshold after a passive checkpoint, this thread first copies the frames
-/// written meanwhile with a few more passive passes (each shorter than the one before), then runs a <c>RESTART</c>
-/// checkpoint with a short busy timeout (<see cref="EscalationBusyTimeout"/>): it takes the write lock, copies the last
-/// frames, waits for the readers of old frames to finish, and the next commit writes the WAL again from its first frame.
-/// The file keeps its size and its disk blocks: a WAL cut to zero bytes instead (<c>TRUNCATE</c>) made every commit after
-/// it extend the file, which costs the file system new blocks, zeroed pages and a journal commit per <c>fsync</c>, and
-/// made the writer's connection drop its page cache (docs/benchmarks.md, "The WAL starts over in place": 2,634–3,694
-/// merges/s at 1M contacts with the truncation against 3,392–3,933 with a restart, in alternating runs). The file's size stays bounded by the writer's <c>journal_size_limit</c>
-/// (<see cref="WalSizeLimitBytes"/>): a WAL that grew past it, behind a long reader, is cut back to it when it starts over.
-/// Writers wait for the restart at most the busy timeout; when it cannot finish (a reader, often in another process,
-/// holds an old snapshot), it gives up and tries again when the WAL has grown by another four thresholds.
+/// written meanwhile with a few more passive passes (each shorter than the one before), then asks the writer to restart
+/// it: between two batches, on its own connection, the writer runs a <c>RESTART</c> checkpoint with a short busy timeout
+/// (<see cref="EscalationBusyTimeout"/>), which copies the last frames, waits for the readers of old frames to finish,
+/// and lets the writer's next commit write the WAL again from its first frame (<see cref="RestartOnWriter"/> says why the
+/// writer, not this thread). The file keeps its size and its disk blocks: a WAL cut to zero bytes instead
+/// (<c>TRUNCATE</c>) made every commit after it extend the file, which costs the file system new blocks, zeroed pages and
+/// a journal commit per <c>fsync</c> (docs/benchmarks.md, "The WAL starts over in place": 2,634–3,694 merges/s at 1M
+/// contacts with the truncation against 3,392–3,933 with a restart, in alternating runs). The file's size stays bounded
+/// by the writer's <c>journal_size_limit</c> (<see cref="WalSizeLimitBytes"/>): a WAL that grew past it, behind a long
+/// reader, is cut back to it when it starts over. The restart holds the writer at most the busy timeout; when it cannot
+/// finish (a reader, often in another process, holds an old snapshot), it gives up and tries again when the WAL has
+/// grown by another four thresholds.
 /// </para>
 /// <para>
 /// Several processes may share the file, each store with its writer and checkpointer: every checkpointer copies the
@@ -66,6 +68,8 @@ internal sealed class SqliteCheckpointer : IDisposable
     private SqliteSession? _session;
     private long _escalateAt;
     private bool _failing;
+    private bool _restartRequested;
+    private int _requestedAt;
 
     public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
     {
@@ -177,7 +181,7 @@ internal sealed class SqliteCheckpointer : IDisposable
 
                 if (frames >= _escalateAt)
                 {
-                    Restart(frames, copied);
+                    CatchUpAndRequestRestart(frames, copied);
                 }
             }
             catch (SqliteException ex)
@@ -212,7 +216,7 @@ internal sealed class SqliteCheckpointer : IDisposable
 
             if (done && frames >= _threshold * EscalationFactor)
             {
-                // Readers kept the WAL from starting over: the thread restarts it, off this commit path.
+                // Readers kept the WAL from starting over: the thread's next pass asks this writer to restart it.
                 Interlocked.Add(ref _pages, _threshold);
                 lock (_signal)
                 {
@@ -226,9 +230,9 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>
     /// Readers and writes kept the WAL from starting over: copy what was written during the last pass while that shrinks,
-    /// then hold off writers briefly, copy the rest, wait for readers of old frames, and let the next commit start it over.
+    /// then ask the writer to restart it between two of its batches (<see cref="RestartOnWriter"/>).
     /// </summary>
-    private void Restart(int frames, int copied)
+    private void CatchUpAndRequestRestart(int frames, int copied)
     {
         var session = _session!;
         for (var pass = 0; pass < CatchUpPasses && frames - copied > _threshold / 4; pass++)
@@ -240,24 +244,78 @@ internal sealed class SqliteCheckpointer : IDisposable
             }
         }
 
-        session.SetBusyTimeout(EscalationBusyTimeout);
+        _requestedAt = frames;
+        Volatile.Write(ref _restartRequested, true);
+    }
+
+    /// <summary>Whether this thread asked the writer to restart the WAL (<see cref="RestartOnWriter"/>).</summary>
+    public bool RestartRequested => Volatile.Read(ref _restartRequested);
+
+    /// <summary>
+    /// Called by the writer between two batches when <see cref="RestartRequested"/>, on its own connection, with the busy
+    /// timeout set to <see cref="EscalationBusyTimeout"/>: a <c>RESTART</c> checkpoint copies the last frames and waits for
+    /// the readers of old frames, and the writer's next commit starts the WAL over from its first frame. When this thread
+    /// is copying right now, it does nothing (the writer asks again after its next batch).
+    /// </summary>
+    /// <remarks>
+    /// The writer restarts the WAL itself, rather than this thread, for two measured reasons (docs/benchmarks.md, "The
+    /// writer restarts the WAL"): a writer that is never idle (a back-fill, or merges from 16 callers) left this thread's
+    /// <c>RESTART</c> waiting for the write lock until its busy timeout, so the restart failed and the WAL grew to 175 MB
+    /// in a 1M-row back-fill; and a restart by another connection makes the writer's connection drop its whole page cache
+    /// at its next transaction (SQLite sees a WAL header it did not write), which a restart on its own connection does not.
+    /// </remarks>
+    /// <returns>
+    /// <see langword="false"/> when the WAL could not be restarted: a reader holds an old snapshot past the timeout (logged,
+    /// tried again four thresholds later), or the checkpoint failed (logged as a failing checkpoint).
+    /// </returns>
+    public bool RestartOnWriter(SqliteSession writer)
+    {
+        if (!Monitor.TryEnter(Gate))
+        {
+            return true; // this thread is copying: the writer asks again after its next batch
+        }
+
         try
         {
-            if (!session.Checkpoint(SqliteCheckpointMode.Restart, out _))
+            if (!Volatile.Read(ref _restartRequested))
+            {
+                return true;
+            }
+
+            Volatile.Write(ref _restartRequested, false); // on failure too: the thread asks again after its next pass
+            bool restarted;
+            try
+            {
+                restarted = writer.Checkpoint(SqliteCheckpointMode.Restart, out _);
+            }
+            catch (SqliteException ex)
+            {
+                if (!_failing)
+                {
+                    _failing = true;
+                    Log.SqliteCheckpointFailed(_logger, ex);
+                }
+
+                return false;
+            }
+
+            if (!restarted)
             {
                 // A reader holds an old snapshot for longer than the writers should wait: try again four thresholds
                 // later, so that a long reader costs the writers one short wait per four thresholds of writes.
-                _escalateAt = (long)frames + (_threshold * EscalationFactor);
-                Log.SqliteWalNotRestarted(_logger, frames, _escalateAt);
-                return;
+                _escalateAt = (long)_requestedAt + (_threshold * EscalationFactor);
+                Log.SqliteWalNotRestarted(_logger, _requestedAt, _escalateAt);
+                return false;
             }
 
             _escalateAt = _threshold * EscalationFactor;
-            Log.SqliteWalRestarted(_logger, frames);
+            Interlocked.Exchange(ref _pages, 0);
+            Log.SqliteWalRestarted(_logger, _requestedAt);
+            return true;
         }
         finally
         {
-            session.SetBusyTimeout(TimeSpan.Zero);
+            Monitor.Exit(Gate);
         }
     }
 }

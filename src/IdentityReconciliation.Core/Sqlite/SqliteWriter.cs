@@ -35,7 +35,9 @@ namespace IdentityReconciliation.Sqlite;
 /// <para>Cancellation is honoured while a request waits in the queue; once its batch starts it completes.</para>
 /// <para>
 /// The writer's connection never checkpoints inside a commit: after each commit it reports the pages it wrote to the
-/// <see cref="SqliteCheckpointer"/>, which checkpoints on its own connection (and, far behind, on this one).
+/// <see cref="SqliteCheckpointer"/>, which checkpoints on its own connection (and, far behind, on this one). When the
+/// checkpointer asks for the WAL to start over, the writer restarts it on this connection after the batch's callers
+/// have their answers, before it takes the next batch.
 /// </para>
 /// <para>
 /// Erasures go through the same queue (so they serialise with identify requests here, and with other processes through
@@ -186,6 +188,33 @@ internal sealed class SqliteWriter : IDisposable
         foreach (var operation in batch)
         {
             operation.Complete();
+        }
+
+        if (_checkpointer is { RestartRequested: true } checkpointer)
+        {
+            RestartWal(session, checkpointer);
+        }
+    }
+
+    /// <summary>
+    /// The checkpointer's thread asked for the WAL to start over: after the batch's callers have their answers and before
+    /// the next batch, restart it on this connection, waiting for readers of old frames at most the checkpointer's short
+    /// busy timeout (see <see cref="SqliteCheckpointer.RestartOnWriter"/>).
+    /// </summary>
+    private void RestartWal(SqliteSession session, SqliteCheckpointer checkpointer)
+    {
+        try
+        {
+            session.SetBusyTimeout(SqliteCheckpointer.EscalationBusyTimeout);
+            checkpointer.RestartOnWriter(session);
+        }
+        catch (SqliteException)
+        {
+            // Setting the timeout failed: the connection is in an unknown state, and RestoreBusyTimeout replaces it.
+        }
+        finally
+        {
+            RestoreBusyTimeout(session);
         }
     }
 
