@@ -258,11 +258,12 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// is copying right now, it does nothing (the writer asks again after its next batch).
     /// </summary>
     /// <remarks>
-    /// The writer restarts the WAL itself, rather than this thread, for two measured reasons (docs/benchmarks.md, "The
-    /// writer restarts the WAL"): a writer that is never idle (a back-fill, or merges from 16 callers) left this thread's
-    /// <c>RESTART</c> waiting for the write lock until its busy timeout, so the restart failed and the WAL grew to 175 MB
-    /// in a 1M-row back-fill; and a restart by another connection makes the writer's connection drop its whole page cache
-    /// at its next transaction (SQLite sees a WAL header it did not write), which a restart on its own connection does not.
+    /// The writer restarts the WAL itself, rather than this thread, for two reasons (docs/benchmarks.md, "A change of link
+    /// writes one index, and the writer restarts the WAL"): a writer that is never idle (a back-fill, whose next chunk's
+    /// transaction begins a moment after the last commit) left this thread's <c>RESTART</c> polling for the write lock
+    /// until its busy timeout, so the restart mostly failed and the WAL grew to 175 MB in a 1M-row back-fill; and a restart
+    /// by another connection makes the writer's connection drop its whole page cache at its next transaction (SQLite sees
+    /// a WAL header it did not write), which a restart on its own connection does not.
     /// </remarks>
     /// <returns>
     /// <see langword="false"/> when the WAL could not be restarted: a reader holds an old snapshot past the timeout (logged,

@@ -55,7 +55,7 @@ internal static class SqliteSql
     // linkedId (so that the roots came from the index alone), which made every demotion and re-link rewrite an entry in
     // the email index and two in the phone index, each on a leaf page of its own; and its link index held every primary
     // under NULL, so a demotion also removed an entry from among them. A merge at 1M contacts wrote 10.7 pages, 4 of them
-    // for that (docs/benchmarks.md, "A change of link writes one index"). SQLite leaves an index alone in an UPDATE that
+    // for that (docs/benchmarks.md, "A change of link writes one index, ..."). SQLite leaves an index alone in an UPDATE that
     // changes none of its columns, and uses a `linkedId IS NOT NULL` index for `linkedId = @Root`.
     public const string IdentifierIndexes = """
         DROP INDEX IF EXISTS IX_Contact_email;
