@@ -279,7 +279,7 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
             pragma.CommandText = role switch
             {
                 ConnectionRole.Writer => $"PRAGMA busy_timeout = {busy}; PRAGMA synchronous = {_synchronous}; PRAGMA mmap_size = {mmap}; PRAGMA cache_size = -32768; PRAGMA secure_delete = ON;{WriterCheckpointPragmas()}",
-                // Reading once opens the WAL on the checkpointer's connection; it waits for nobody except when restarting the WAL.
+                // Reading once opens the WAL on the checkpointer's connection; it waits for nobody (the writer restarts the WAL).
                 ConnectionRole.Checkpointer => $"PRAGMA busy_timeout = 0; PRAGMA synchronous = {_synchronous}; PRAGMA secure_delete = ON; SELECT count(*) FROM sqlite_schema;",
                 _ => $"PRAGMA busy_timeout = {busy}; PRAGMA mmap_size = {mmap}; PRAGMA query_only = 1; PRAGMA secure_delete = ON;",
             };

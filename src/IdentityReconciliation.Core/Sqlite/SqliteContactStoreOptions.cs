@@ -51,9 +51,10 @@ public sealed class SqliteContactStoreOptions
     /// <summary>
     /// How many pages the store's writes add to the WAL before its background thread copies them into the database file
     /// (a <c>PASSIVE</c> checkpoint, on a connection of its own), so that no commit waits for a checkpoint. When constant
-    /// readers and writes keep the WAL from starting over and it reaches four times this size, the thread restarts it
-    /// (a <c>RESTART</c> checkpoint: the next commit writes it again from its first frame, in the blocks the file already
-    /// has), holding writers off for at most 50 ms; the file is cut back to eight times this size if it grew past that.
+    /// readers and writes keep the WAL from starting over and it reaches four times this size, the writer restarts it
+    /// between two batches (a <c>RESTART</c> checkpoint on its own connection: the next commit writes it again from its
+    /// first frame, in the blocks the file already has), waiting for readers of old frames for at most 50 ms; the file is
+    /// cut back to eight times this size if it grew past that.
     /// 0 leaves checkpoints to SQLite, inside the commit that takes the WAL past 1,000 pages.
     /// Default: 1,000 (4 MiB of 4 KiB pages).
     /// </summary>
