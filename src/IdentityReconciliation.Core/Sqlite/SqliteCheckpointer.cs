@@ -266,8 +266,9 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// a WAL header it did not write), which a restart on its own connection does not.
     /// </remarks>
     /// <returns>
-    /// <see langword="false"/> when the WAL could not be restarted: a reader holds an old snapshot past the timeout (logged,
-    /// tried again four thresholds later), or the checkpoint failed (logged as a failing checkpoint).
+    /// <see langword="false"/> when the WAL could not be restarted: a reader holds an old snapshot past the timeout, or
+    /// another process's writer holds the write lock (logged, tried again four thresholds later), or the checkpoint failed
+    /// (logged as a failing checkpoint).
     /// </returns>
     public bool RestartOnWriter(SqliteSession writer)
     {

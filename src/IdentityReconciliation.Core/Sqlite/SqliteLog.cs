@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Information, "Background WAL checkpoints work again")]
     public static partial void SqliteCheckpointRecovered(ILogger logger);
 
-    [LoggerMessage(16, LogLevel.Warning, "The WAL holds {Frames} frames and could not be restarted (a reader keeps an old snapshot open); trying again when it holds {NextFrames}")]
+    [LoggerMessage(16, LogLevel.Warning, "The WAL holds {Frames} frames and could not be restarted within 50 ms (a reader keeps an old snapshot open, or another process holds the write lock); trying again when it holds {NextFrames}")]
     public static partial void SqliteWalNotRestarted(ILogger logger, int frames, long nextFrames);
 
     [LoggerMessage(17, LogLevel.Debug, "Restarted the WAL after it grew to {Frames} frames under constant readers and writes")]
