@@ -47,6 +47,14 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             }
         });
 
+    /// <summary>Writes the contact that <see cref="HoldSnapshots"/> reads; returns a reconciler over the store.</summary>
+    private static async Task<IdentityReconciler> WithFirstContactAsync(SqliteContactStore store)
+    {
+        var reconciler = new IdentityReconciler(store);
+        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        return reconciler;
+    }
+
     /// <summary>
     /// Reads in a loop on a connection of its own (as another process would), each read transaction holding its snapshot
     /// for a millisecond across the writer's commits, until <paramref name="stop"/>; returns the reads.
@@ -114,8 +122,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         const int Threshold = 32;
         const int Count = 6000;
         await using var store = Store(Threshold);
-        var reconciler = new IdentityReconciler(store);
-        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        var reconciler = await WithFirstContactAsync(store);
 
         // Readers that never stop, in this store and on connections of their own (as another process would read): at
         // almost every moment some read transaction holds a snapshot of the WAL.
@@ -167,8 +174,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
     {
         const int Threshold = 32;
         await using var store = Store(Threshold);
-        var reconciler = new IdentityReconciler(store);
-        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        var reconciler = await WithFirstContactAsync(store);
 
         // Readers on connections of their own that always hold a snapshot somewhere in the WAL: it cannot start over by
         // itself, so the checkpointer has to make it.
@@ -222,7 +228,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         const int Threshold = 8;
         const int Callers = 3;
         await using var store = Store(Threshold, maxBatchSize: 1);
-        await new IdentityReconciler(store).IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        await WithFirstContactAsync(store);
 
         using var stop = new CancellationTokenSource();
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
@@ -262,8 +268,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
     {
         const int Threshold = 32;
         await using var store = Store(Threshold);
-        var reconciler = new IdentityReconciler(store);
-        await reconciler.IdentifyAsync(new IdentifyRequest("first@checkpoint.test", null));
+        var reconciler = await WithFirstContactAsync(store);
         var written = 1;
 
         // A reader in a transaction of its own holds its snapshot (and the WAL frames it needs) while the writes go on.

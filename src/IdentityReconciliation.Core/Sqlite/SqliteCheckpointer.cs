@@ -258,30 +258,32 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// is copying right now, it does nothing (the writer asks again after its next batch).
     /// </summary>
     /// <remarks>
+    /// <para>
     /// The writer restarts the WAL itself, rather than this thread, for two reasons (docs/benchmarks.md, "A change of link
     /// writes one index, and the writer restarts the WAL"): a writer that is never idle (a back-fill, whose next chunk's
     /// transaction begins a moment after the last commit) left this thread's <c>RESTART</c> polling for the write lock
     /// until its busy timeout, so the restart mostly failed and the WAL grew to 175 MB in a 1M-row back-fill; and a restart
     /// by another connection makes the writer's connection drop its whole page cache at its next transaction (SQLite sees
     /// a WAL header it did not write), which a restart on its own connection does not.
+    /// </para>
+    /// <para>
+    /// A restart that cannot finish (a reader holds an old snapshot past the timeout, or another process's writer holds
+    /// the write lock) is logged and asked for again four thresholds later; a checkpoint that fails is logged as a failing
+    /// checkpoint, and the thread asks again after its next pass.
+    /// </para>
     /// </remarks>
-    /// <returns>
-    /// <see langword="false"/> when the WAL could not be restarted: a reader holds an old snapshot past the timeout, or
-    /// another process's writer holds the write lock (logged, tried again four thresholds later), or the checkpoint failed
-    /// (logged as a failing checkpoint).
-    /// </returns>
-    public bool RestartOnWriter(SqliteSession writer)
+    public void RestartOnWriter(SqliteSession writer)
     {
         if (!Monitor.TryEnter(Gate))
         {
-            return true; // this thread is copying: the writer asks again after its next batch
+            return; // this thread is copying: the writer asks again after its next batch
         }
 
         try
         {
             if (!Volatile.Read(ref _restartRequested))
             {
-                return true;
+                return;
             }
 
             Volatile.Write(ref _restartRequested, false); // on failure too: the thread asks again after its next pass
@@ -298,7 +300,7 @@ internal sealed class SqliteCheckpointer : IDisposable
                     Log.SqliteCheckpointFailed(_logger, ex);
                 }
 
-                return false;
+                return;
             }
 
             if (!restarted)
@@ -307,13 +309,12 @@ internal sealed class SqliteCheckpointer : IDisposable
                 // later, so that a long reader costs the writers one short wait per four thresholds of writes.
                 _escalateAt = (long)_requestedAt + (_threshold * EscalationFactor);
                 Log.SqliteWalNotRestarted(_logger, _requestedAt, _escalateAt);
-                return false;
+                return;
             }
 
             _escalateAt = _threshold * EscalationFactor;
             Interlocked.Exchange(ref _pages, 0);
             Log.SqliteWalRestarted(_logger, _requestedAt);
-            return true;
         }
         finally
         {
