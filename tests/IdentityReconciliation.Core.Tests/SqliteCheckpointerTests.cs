@@ -219,6 +219,29 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
     }
 
     [Fact]
+    public void SyncDatabaseFile_OnAnOpenDatabase_FlushesThroughSqlitesOwnFileAndLeavesItsTransactionAlone()
+    {
+        SqliteSession.CanSyncDatabaseFile.Should().BeTrue("the package's SQLite is e_sqlite3, whose sqlite3_file_control can be reached");
+        using (var seed = _database.OpenRaw())
+        {
+            using var create = seed.CreateCommand();
+            create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (x INTEGER); INSERT INTO t VALUES (1);";
+            create.ExecuteNonQuery();
+        }
+
+        using var session = new SqliteSession(_database.OpenRaw());
+        var connection = session.Connection;
+        using var begin = connection.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        begin.ExecuteNonQuery();
+
+        session.SyncDatabaseFile().Should().BeTrue("the connection has the database file open");
+
+        // The flush went through the connection's own file object and left its transaction open.
+        session.InTransaction.Should().BeTrue("the connection is still in its transaction");
+    }
+
+    [Fact]
     public async Task ReconcileAsync_TheWriterIsNeverIdle_TheWalIsRestartedBetweenItsBatches()
     {
         // Three callers keep the writer's queue full of requests whose plan takes 10 ms, one per batch: each transaction
@@ -257,9 +280,11 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
 
         var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
         var givenUp = _logger.Entries.Count(e => e.EventId.Id == 16);
-        output.WriteLine($"{written} writes; restarted {restarts} times, {givenUp} restarts given up");
+        var syncs = store.Checkpointer!.DatabaseFileSyncs;
+        output.WriteLine($"{written} writes; restarted {restarts} times, {givenUp} restarts given up; database file flushed {syncs} times by the checkpointer");
         givenUp.Should().Be(0, "the readers held their snapshots for a millisecond, far less than the restart may wait for them");
         restarts.Should().BeGreaterOrEqualTo(3, "the readers kept the WAL from starting over by itself");
+        syncs.Should().BeGreaterOrEqualTo(restarts, "the checkpointer flushes what its passes copied before each restart it asks for, so that the writer's restart flushes only the last frames");
         SqliteRows.ReadAll(_database).Should().HaveCount(written + 1);
     }
 

@@ -76,6 +76,9 @@ public sealed partial class SqliteContactStore : IContactStore, IDisposable, IAs
     private volatile bool _initialized;
     private volatile bool _disposed;
 
+    /// <summary>The background checkpointer, once the writer has started (for tests).</summary>
+    internal SqliteCheckpointer? Checkpointer => _checkpointer;
+
     /// <summary>Creates a store over the SQLite database named by a connection string.</summary>
     /// <param name="connectionString">A Microsoft.Data.Sqlite connection string, for example <c>Data Source=contacts.db</c>.</param>
     /// <exception cref="OptionsValidationException">The connection string is empty or invalid.</exception>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -254,6 +255,16 @@ internal sealed class SqliteSession : IDisposable
         return true;
     }
 
+    /// <summary>Whether <see cref="SyncDatabaseFile"/> can work in this process (SQLitePCLRaw's native library is e_sqlite3).</summary>
+    public static bool CanSyncDatabaseFile => NativeFile.IsAvailable;
+
+    /// <summary>
+    /// Flushes the database file to disk (<c>fsync</c>) through this connection's own open file, as the last step of a
+    /// checkpoint that copied every frame would (see <see cref="NativeFile"/>). False when it cannot (another native SQLite
+    /// library than e_sqlite3, no such export, or the file is not open).
+    /// </summary>
+    public bool SyncDatabaseFile() => NativeFile.TrySync(_db);
+
     public void Dispose()
     {
         foreach (var statement in new[] { _begin, _beginImmediate, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _roots, _cluster, _insert, _update, _insertLink, _appendChange })
@@ -400,6 +411,86 @@ internal sealed class SqliteSession : IDisposable
         public static readonly ContactIdComparer Instance = new();
 
         public int Compare(Contact? x, Contact? y) => x!.Id.CompareTo(y!.Id);
+    }
+
+    /// <summary>
+    /// Reaches a connection's open database file through SQLite's own file object (<c>SQLITE_FCNTL_FILE_POINTER</c>) and
+    /// calls its <c>xSync</c>, so that a checkpointer can flush the pages its passive checkpoints copied without opening the
+    /// file itself: a second descriptor on the file would, when closed, release every POSIX lock this process holds on it,
+    /// SQLite's included. SQLitePCLRaw has no binding for <c>sqlite3_file_control</c>, so it is called from the e_sqlite3
+    /// library that SQLitePCLRaw itself loaded; with any other provider nothing is called.
+    /// </summary>
+    private static unsafe class NativeFile
+    {
+        private const int FileControlFilePointer = 7; // SQLITE_FCNTL_FILE_POINTER
+        private const int SyncNormal = 0x2; // SQLITE_SYNC_NORMAL, what a checkpoint passes under synchronous = FULL
+        private const int SyncMethodIndex = 5; // sqlite3_io_methods: iVersion, xClose, xRead, xWrite, xTruncate, xSync
+
+        private static readonly delegate* unmanaged[Cdecl]<nint, byte*, int, nint, int> FileControl = Resolve();
+
+        /// <summary>Whether <see cref="TrySync"/> can work in this process.</summary>
+        public static bool IsAvailable => FileControl != null;
+
+        public static bool TrySync(sqlite3 db)
+        {
+            if (FileControl == null)
+            {
+                return false;
+            }
+
+            var added = false;
+            try
+            {
+                db.DangerousAddRef(ref added);
+                nint file = 0;
+                var main = "main"u8;
+                int rc;
+                fixed (byte* name = main)
+                {
+                    rc = FileControl(db.DangerousGetHandle(), name, FileControlFilePointer, (nint)(&file));
+                }
+
+                if (rc != raw.SQLITE_OK || file == 0)
+                {
+                    return false;
+                }
+
+                var methods = *(nint*)file;
+                if (methods == 0)
+                {
+                    return false; // the file is not open
+                }
+
+                var sync = (delegate* unmanaged[Cdecl]<nint, int, int>)((nint*)methods)[SyncMethodIndex];
+                return sync(file, SyncNormal) == raw.SQLITE_OK;
+            }
+            finally
+            {
+                if (added)
+                {
+                    db.DangerousRelease();
+                }
+            }
+        }
+
+        private static delegate* unmanaged[Cdecl]<nint, byte*, int, nint, int> Resolve()
+        {
+            try
+            {
+                if (raw.GetNativeLibraryName() != "e_sqlite3"
+                    || !NativeLibrary.TryLoad("e_sqlite3", typeof(raw).Assembly, null, out var library)
+                    || !NativeLibrary.TryGetExport(library, "sqlite3_file_control", out var export))
+                {
+                    return null;
+                }
+
+                return (delegate* unmanaged[Cdecl]<nint, byte*, int, nint, int>)export;
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
     }
 }
 
