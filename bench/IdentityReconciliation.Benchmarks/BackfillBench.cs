@@ -37,7 +37,7 @@ internal static class BackfillBench
         return requests;
     }
 
-    public static async Task<BackfillRow> RunAsync(IBenchTarget target, long contacts, IdentifyRequest[] requests, IdentityReconciliationOptions options, double batchedFloor)
+    public static async Task<BackfillRow> RunAsync(IBenchTarget target, long contacts, IdentifyRequest[] requests, IdentityReconciliationOptions options, double batchedFloor, double ownRowsFloor)
     {
         await using var run = await target.StartRunAsync();
         var reconciler = new IdentityReconciler(run.Store, options);
@@ -62,25 +62,25 @@ internal static class BackfillBench
             target.Name, contacts, requests.Length, options.IdentifyManyChunkSize, Math.Round(stopwatch.Elapsed.TotalSeconds, 2), Math.Round(rate),
             Math.Round(batchedFloor), Math.Round(rate / batchedFloor, 2),
             outcomes[(int)IdentifyOutcome.PrimaryCreated], outcomes[(int)IdentifyOutcome.SecondaryCreated], outcomes[(int)IdentifyOutcome.PersonsMerged],
-            outcomes[(int)IdentifyOutcome.Unchanged], errors);
+            outcomes[(int)IdentifyOutcome.Unchanged], errors, Math.Round(ownRowsFloor), Math.Round(rate / ownRowsFloor, 2));
     }
 
     public static string Line(BackfillRow r) => string.Create(
         CultureInfo.InvariantCulture,
-        $"backfill {r.Rows:N0} rows, chunks of {r.ChunkSize}: {r.Seconds:0.0} s, {r.RowsPerSecond,10:N0} rows/s  {r.RatioToBatchedFloor:0.00}x the 100-per-transaction floor ({r.BatchedFloor:N0}/s); {r.PrimariesCreated:N0} primaries, {r.SecondariesCreated:N0} secondaries, {r.Merges:N0} merges, {r.Unchanged:N0} unchanged");
+        $"backfill {r.Rows:N0} rows, chunks of {r.ChunkSize}: {r.Seconds:0.0} s, {r.RowsPerSecond,10:N0} rows/s  {r.RatioToBatchedFloor:0.00}x the 100-per-transaction floor ({r.BatchedFloor:N0}/s); {r.PrimariesCreated:N0} primaries, {r.SecondariesCreated:N0} secondaries, {r.Merges:N0} merges, {r.Unchanged:N0} unchanged; {r.RatioToOwnRowsFloor:0.00}x the same bare inserts on the back-fill's own rows ({r.OwnRowsFloor:N0}/s)");
 
     public static void AppendMarkdown(StringBuilder markdown, IReadOnlyList<BackfillRow> rows)
     {
         markdown.AppendLine();
-        markdown.AppendLine("| store | contacts before | back-fill rows | chunk | seconds | rows/s | 100-per-transaction floor | × floor | primaries | secondaries | merges | unchanged |");
+        markdown.AppendLine("| store | contacts before | back-fill rows | chunk | seconds | rows/s | 100-per-transaction floor | × floor | primaries | secondaries | merges | unchanged | floor on its own rows | × that |");
         markdown.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
         {
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Contacts:N0} | {r.Rows:N0} | {r.ChunkSize} | {r.Seconds:0.0} | {r.RowsPerSecond:N0} | {r.BatchedFloor:N0}/s | {r.RatioToBatchedFloor:0.00} | {r.PrimariesCreated:N0} | {r.SecondariesCreated:N0} | {r.Merges:N0} | {r.Unchanged:N0} |");
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Contacts:N0} | {r.Rows:N0} | {r.ChunkSize} | {r.Seconds:0.0} | {r.RowsPerSecond:N0} | {r.BatchedFloor:N0}/s | {r.RatioToBatchedFloor:0.00} | {r.PrimariesCreated:N0} | {r.SecondariesCreated:N0} | {r.Merges:N0} | {r.Unchanged:N0} | {r.OwnRowsFloor:N0}/s | {r.RatioToOwnRowsFloor:0.00} |");
         }
     }
 }
 
 internal sealed record BackfillRow(
     string Store, long Contacts, int Rows, int ChunkSize, double Seconds, double RowsPerSecond, double BatchedFloor, double RatioToBatchedFloor,
-    long PrimariesCreated, long SecondariesCreated, long Merges, long Unchanged, long Errors);
+    long PrimariesCreated, long SecondariesCreated, long Merges, long Unchanged, long Errors, double OwnRowsFloor, double RatioToOwnRowsFloor);

@@ -185,11 +185,11 @@ internal sealed class PostgresTarget(string adminConnectionString) : IBenchTarge
                 for (var i = 0; i < perTransaction && done < requests.Length; i++, done++)
                 {
                     var request = requests[done];
-                    lookup.Parameters[0].Value = request.Email;
+                    lookup.Parameters[0].Value = (object?)request.Email ?? DBNull.Value; // the back-fill's rows may lack one
                     if (await lookup.ExecuteScalarAsync() is null)
                     {
-                        insert.Parameters[0].Value = request.PhoneNumber;
-                        insert.Parameters[1].Value = request.Email;
+                        insert.Parameters[0].Value = (object?)request.PhoneNumber ?? DBNull.Value;
+                        insert.Parameters[1].Value = (object?)request.Email ?? DBNull.Value;
                         insert.Parameters[2].Value = DateTime.UtcNow;
                         await insert.ExecuteNonQueryAsync();
                     }

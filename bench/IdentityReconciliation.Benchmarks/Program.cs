@@ -164,7 +164,13 @@ foreach (var size in sizeWorkloads.Length == 0 ? [] : sizes)
     {
         var options = GuardOptions(guardSettings[^1]);
         options.IdentifyManyChunkSize = backfillChunk;
-        var backfill = await BackfillBench.RunAsync(target, size, BackfillBench.Generate(size, backfillRows, Seed), options, batchedFloor);
+        var backfillRequests = BackfillBench.Generate(size, backfillRows, Seed);
+
+        // A second floor, for diagnosis only (the target is against the one above): the same bare inserts on the back-fill's
+        // own rows, in its order, all of them. The floor above inserts the write-heavy rows, whose keys rise, so every index
+        // insert appends at the B-tree's right edge; the back-fill's rows are random persons.
+        var ownRowsFloor = Rate(await target.WriteFloorAsync(backfillRequests, TimeSpan.FromHours(1), perTransaction: 100));
+        var backfill = await BackfillBench.RunAsync(target, size, backfillRequests, options, batchedFloor, ownRowsFloor);
         backfillResults.Add(backfill);
         Console.WriteLine(BackfillBench.Line(backfill));
     }

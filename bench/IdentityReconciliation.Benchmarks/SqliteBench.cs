@@ -202,11 +202,11 @@ internal static class SqliteBench
             for (var i = 0; i < perTransaction && done < requests.Length; i++, done++)
             {
                 var request = requests[done];
-                lookupEmail.Value = request.Email;
+                lookupEmail.Value = (object?)request.Email ?? DBNull.Value; // the back-fill's rows may lack one (no match: insert)
                 if (lookup.ExecuteScalar() is null)
                 {
-                    insertEmail.Value = request.Email;
-                    insertPhone.Value = request.PhoneNumber;
+                    insertEmail.Value = (object?)request.Email ?? DBNull.Value;
+                    insertPhone.Value = (object?)request.PhoneNumber ?? DBNull.Value;
                     insertAt.Value = SqliteContactStoreFormat(DateTimeOffset.UtcNow);
                     insert.ExecuteNonQuery();
                 }
