@@ -13,6 +13,18 @@ if (args.Contains(ProcessesBench.ChildFlag))
     return await ProcessesBench.ChildAsync(Arg, GuardOptions);
 }
 
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage.Text);
+    return 0;
+}
+
+if (Usage.Check(args) is { } mistake)
+{
+    await Console.Error.WriteLineAsync($"{mistake} Run with --help for the options.");
+    return 2;
+}
+
 if (Array.IndexOf(args, "--export") is var export and >= 0)
 {
     // Writes a preloaded SQLite file (the benchmark's data set) for other tools, such as the web API load test.
