@@ -507,4 +507,41 @@ public abstract partial class ContactStoreContractTests
         result.Persons.Select(p => p.PhoneNumbers.Single()).Should().Equal(["1", "2"], "u alone joined the two contacts");
         GraphInvariants.AssertAbsent(await ReadAllAsync(), await ReadLinksAsync(), ["u@x.io"]);
     }
+
+    [Fact]
+    public async Task EraseAsync_TheSameValueTwiceAtOnce_TheSecondWaitsAndFindsNothingLeft()
+    {
+        await Identify("u@x.io", "1");
+        await Identify("gone@x.io", "1");
+        await Identify("gone@x.io", "2");
+        await Identify("v@x.io", "2");
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var first = Task.Run(() => Store.EraseAsync(new ContactIdentifiers("gone@x.io", null), scope =>
+        {
+            entered.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return ErasurePlanner.Plan(scope, Clock.GetUtcNow());
+        }));
+        entered.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the first erasure reaches its plan");
+
+        // The same value again, and the phone number the value shares a contact with: both reach the rows being erased.
+        var second = Task.Run(() => Reconciler.EraseAsync(new IdentifyRequest("gone@x.io", null)));
+        var third = Task.Run(() => Reconciler.EraseAsync(new IdentifyRequest(null, "2")));
+        var waiting = Task.Delay(300);
+        (await Task.WhenAny(second, third, waiting)).Should().BeSameAs(waiting, "the rows are being erased");
+        release.Set();
+        (await first).Should().NotBeNull();
+        var again = await second;
+        var phone = await third;
+
+        again.ErasedContactIds.Should().BeEmpty("the first erasure took the value from every row");
+        again.ChangedContactIds.Should().BeEmpty("the first erasure took the value from every row");
+        phone.Persons.SelectMany(p => p.PhoneNumbers).Should().NotContain("2");
+        var rows = await ReadAllAsync();
+        var links = await ReadLinksAsync();
+        GraphInvariants.AssertAbsent(rows, links, ["gone@x.io", "2"]);
+        GraphInvariants.AssertClustersAreComponents(rows, links);
+        rows.Should().Contain(r => r.Email == "u@x.io" && r.PhoneNumber == "1").And.Contain(r => r.Email == "v@x.io");
+    }
 }
