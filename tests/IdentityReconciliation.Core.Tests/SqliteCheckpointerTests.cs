@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IdentityReconciliation.Sqlite;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace IdentityReconciliation.Tests;
@@ -179,6 +180,41 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         // (its file cut back to 8 thresholds if it grew past them), and a restart that found a reader too slow is tried again four thresholds later.
         largest.Should().BeGreaterThan(0);
         largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and restarted it when readers kept it from starting over");
+    }
+
+    [Fact]
+    public async Task IdentifyAsync_TheCheckpointerCannotFlushTheDatabaseFile_SaysSoOnceAndTheWriterStillRestartsTheWal()
+    {
+        // The path of a SQLite provider other than e_sqlite3: the thread cannot reach the file, so each restart flushes it.
+        const int Threshold = 32;
+        await using var store = Store(Threshold);
+        var reconciler = await WithFirstContactAsync(store);
+        store.Checkpointer!.FlushesDatabaseFile = false;
+        var written = 1;
+
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
+        try
+        {
+            for (var i = 0; i < 3000 && _logger.Entries.Count(e => e.EventId.Id == 17) < 2; i++)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"noflush{i}@checkpoint.test", $"+1559{i:0000000}"));
+                written++;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
+        output.WriteLine($"{written} writes; restarted {restarts} times; largest WAL {WalLength / FrameSize} frames now");
+        restarts.Should().BeGreaterOrEqualTo(2, "the writer restarts the WAL whether or not the thread flushed the file");
+        store.Checkpointer.DatabaseFileSyncs.Should().Be(0, "the thread was told it cannot reach the file");
+        _logger.Entries.Where(e => e.EventId.Id == 18).Should().ContainSingle("the fallback is said once, not at every restart")
+            .Which.Level.Should().Be(LogLevel.Information);
+        SqliteRows.ReadAll(_database).Should().HaveCount(written, "every acknowledged write is in the file");
     }
 
     [Fact]

@@ -72,6 +72,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     private bool _restartRequested;
     private int _requestedAt;
     private long _databaseFileSyncs;
+    private bool _toldNotFlushed;
 
     public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
     {
@@ -266,11 +267,30 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// </summary>
     private void SyncDatabaseFile(SqliteSession session)
     {
+        if (!FlushesDatabaseFile)
+        {
+            if (!_toldNotFlushed)
+            {
+                _toldNotFlushed = true;
+                Log.SqliteDatabaseFileNotFlushed(_logger);
+            }
+
+            return;
+        }
+
         if (session.SyncDatabaseFile())
         {
             Interlocked.Increment(ref _databaseFileSyncs);
         }
     }
+
+    /// <summary>
+    /// Whether this thread flushes the database file before it asks for a restart: where SQLitePCLRaw's native library can
+    /// be reached (<see cref="SqliteSession.CanSyncDatabaseFile"/>). Without it the writer's restart flushes what the passes
+    /// copied, as it did before (correct, slower), and the first time it happens is logged (event 18). Tests turn it off
+    /// to run that path.
+    /// </summary>
+    internal bool FlushesDatabaseFile { get; set; } = SqliteSession.CanSyncDatabaseFile;
 
     /// <summary>How many times this thread flushed the database file before asking for a restart (for tests).</summary>
     public long DatabaseFileSyncs => Interlocked.Read(ref _databaseFileSyncs);

@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Debug, "Restarted the WAL after it grew to {Frames} frames under constant readers and writes")]
     public static partial void SqliteWalRestarted(ILogger logger, int frames);
+
+    [LoggerMessage(18, LogLevel.Information, "The background checkpointer cannot flush the database file itself (SQLite's native library is not e_sqlite3, or it has no sqlite3_file_control); each WAL restart flushes it instead, which holds the writer longer")]
+    public static partial void SqliteDatabaseFileNotFlushed(ILogger logger);
 }
