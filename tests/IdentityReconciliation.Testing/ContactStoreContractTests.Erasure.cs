@@ -452,15 +452,17 @@ public abstract partial class ContactStoreContractTests
         }
     }
 
-    [Fact]
-    public async Task EraseAsync_InProgress_AConcurrentRequestForThePersonSeesItOnlyAfterItCommits()
+    /// <summary>
+    /// Seeds (u,1) (gone,1) (gone,2) (v,2), one person only through gone@x.io, and starts erasing gone@x.io with its plan
+    /// held until <paramref name="release"/> is set; returns the erasure once it is in its plan.
+    /// </summary>
+    private async Task<Task<IReadOnlyList<Contact>>> HoldErasureOfGoneInItsPlanAsync(ManualResetEventSlim release)
     {
         await Identify("u@x.io", "1");
         await Identify("gone@x.io", "1");
         await Identify("gone@x.io", "2");
         await Identify("v@x.io", "2");
         using var entered = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
         var erasure = Task.Run(() => Store.EraseAsync(new ContactIdentifiers("gone@x.io", null), scope =>
         {
             entered.Set();
@@ -468,6 +470,14 @@ public abstract partial class ContactStoreContractTests
             return ErasurePlanner.Plan(scope, Clock.GetUtcNow());
         }));
         entered.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the erasure reaches its plan");
+        return erasure;
+    }
+
+    [Fact]
+    public async Task EraseAsync_InProgress_AConcurrentRequestForThePersonSeesItOnlyAfterItCommits()
+    {
+        using var release = new ManualResetEventSlim();
+        var erasure = await HoldErasureOfGoneInItsPlanAsync(release);
 
         // A request that writes to the person: it must wait for the erasure, then see the split person.
         var identify = Task.Run(() => Identify("v@x.io", "3"));
@@ -511,19 +521,8 @@ public abstract partial class ContactStoreContractTests
     [Fact]
     public async Task EraseAsync_TheSameValueTwiceAtOnce_TheSecondWaitsAndFindsNothingLeft()
     {
-        await Identify("u@x.io", "1");
-        await Identify("gone@x.io", "1");
-        await Identify("gone@x.io", "2");
-        await Identify("v@x.io", "2");
-        using var entered = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        var first = Task.Run(() => Store.EraseAsync(new ContactIdentifiers("gone@x.io", null), scope =>
-        {
-            entered.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-            return ErasurePlanner.Plan(scope, Clock.GetUtcNow());
-        }));
-        entered.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("the first erasure reaches its plan");
+        var first = await HoldErasureOfGoneInItsPlanAsync(release);
 
         // The same value again, and the phone number the value shares a contact with: both reach the rows being erased.
         var second = Task.Run(() => Reconciler.EraseAsync(new IdentifyRequest("gone@x.io", null)));
