@@ -51,9 +51,9 @@ var quick = args.Contains("--quick");
 var sizes = Arg("--sizes")?.Split(',').Select(long.Parse).ToArray() ?? (quick ? [10_000L] : [10_000L, 100_000L, 1_000_000L]);
 var callerCounts = Arg("--callers")?.Split(',').Select(int.Parse).ToArray() ?? [1, 16];
 var workloads = Arg("--workloads")?.Split(',') ?? [.. Workloads.All, HubBench.Workload];
-foreach (var unknown in workloads.Except([.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload, BackfillBench.Workload]))
+foreach (var unknown in workloads.Except(Usage.Workloads))
 {
-    throw new ArgumentException($"Unknown workload '{unknown}': use {string.Join(", ", [.. Workloads.All, HubBench.Workload, FromEmptyBench.Workload, BackfillBench.Workload])}.");
+    throw new ArgumentException($"Unknown workload '{unknown}': use {string.Join(", ", Usage.Workloads)}.");
 }
 
 // backfill: how many rows the back-fill sends through IdentifyManyAsync, and the chunk size (IdentifyManyChunkSize).

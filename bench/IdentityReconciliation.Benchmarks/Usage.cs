@@ -3,7 +3,10 @@ namespace IdentityReconciliation.Benchmarks;
 /// <summary>The benchmark's command line: what <c>--help</c> prints, and the check that refuses an unknown option.</summary>
 internal static class Usage
 {
-    public const string Text = """
+    /// <summary>Every workload <c>--workloads</c> accepts.</summary>
+    public static readonly string[] Workloads = [.. Benchmarks.Workloads.All, HubBench.Workload, FromEmptyBench.Workload, BackfillBench.Workload];
+
+    public static readonly string Text = $$"""
         IdentityReconciliation benchmark: every workload at every store size and caller count, with the bare-SQL floor
         measured in the same run; prints a table and writes it as Markdown and JSON (bench/results/ unless --out).
 
@@ -15,7 +18,7 @@ internal static class Usage
           --postgres CONN          an Npgsql connection string of a user that may create databases
           --sizes N,N              store sizes in contacts (default 10000,100000,1000000)
           --callers N,N            concurrent callers (default 1,16)
-          --workloads W,W          retail, write-heavy, merge-heavy, hub, from-empty, backfill
+          --workloads W,W          {{string.Join(", ", Workloads)}}
           --seconds S              seconds per figure (default 5)
           --synchronous full|normal  SQLite's PRAGMA synchronous for the library and the floor (default full)
           --guards on|off|both     the guards (default on)
