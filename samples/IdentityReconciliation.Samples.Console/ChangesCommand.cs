@@ -34,9 +34,9 @@ internal static class ChangesCommand
             HelpName = "MS",
             DefaultValueFactory = _ => 1000,
         };
-        InRange(after, 0, long.MaxValue, "--after must be 0 or more.");
-        InRange(max, 1, MaxPage, $"--max must be between 1 and {MaxPage}.");
-        InRange(pollInterval, 1, int.MaxValue, "--poll-interval must be at least 1.");
+        SampleCommandLine.InRange(after, 0, long.MaxValue, "--after must be 0 or more.");
+        SampleCommandLine.InRange(max, 1, MaxPage, $"--max must be between 1 and {MaxPage}.");
+        SampleCommandLine.InRange(pollInterval, 1, int.MaxValue, "--poll-interval must be at least 1.");
         var db = SampleCommandLine.DatabaseOption();
         var command = new Command(
             "changes",
@@ -114,15 +114,4 @@ internal static class ChangesCommand
     }
 
     /// <summary>Adds a range check to a whole-number option; a value that does not parse keeps the parser's own error.</summary>
-    private static void InRange(Option option, long min, long max, string message) =>
-        option.Validators.Add(result =>
-        {
-            // Validators run even when the value did not parse: reading it then would throw.
-            if (result.Tokens is [var token]
-                && long.TryParse(token.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-                && (value < min || value > max))
-            {
-                result.AddError(message);
-            }
-        });
 }

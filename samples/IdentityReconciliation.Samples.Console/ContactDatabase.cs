@@ -24,7 +24,8 @@ internal sealed class ContactDatabase : IAsyncDisposable
 
     /// <summary>Opens (and creates when missing) the contact database in <paramref name="file"/>, with the default guards.</summary>
     /// <param name="file">The file, relative to the current directory or absolute.</param>
-    public static ContactDatabase Open(string file)
+    /// <param name="importChunkSize">Requests per transaction of <c>IdentifyManyAsync</c> (the library's <c>IdentifyManyChunkSize</c>).</param>
+    public static ContactDatabase Open(string file, int importChunkSize = ImportChunkSize)
     {
         var filePath = Path.GetFullPath(file);
         var connectionString = new SqliteConnectionStringBuilder { DataSource = filePath }.ToString();
@@ -32,7 +33,7 @@ internal sealed class ContactDatabase : IAsyncDisposable
         // import is a back-fill: the SQLite store commits each chunk in one transaction, whose cost (the index pages it
         // dirties, one fsync) is shared by more rows in chunks of 20,000 than in the default 500. A chunk holds the file's
         // write lock for about a second here, well within other writers' BusyTimeout (30 s by default).
-        services.AddIdentityReconciliation(options => options.IdentifyManyChunkSize = ImportChunkSize).UseSqlite(connectionString);
+        services.AddIdentityReconciliation(options => options.IdentifyManyChunkSize = importChunkSize).UseSqlite(connectionString);
         return new ContactDatabase(services.BuildServiceProvider(), filePath);
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace IdentityReconciliation.Samples.Console;
@@ -12,12 +13,16 @@ internal sealed record CsvRow(int LineNumber, string? Email, string? PhoneNumber
 /// </summary>
 internal static class CsvRows
 {
-    public static IReadOnlyList<CsvRow> Parse(IEnumerable<string> lines)
+    /// <summary>
+    /// Reads the rows one line at a time, so a file of any size (or a pipe, such as <c>&lt;(zcat orders.csv.gz)</c>) is
+    /// never held in memory: only the row being read is.
+    /// </summary>
+    public static async IAsyncEnumerable<CsvRow> ReadAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var rows = new List<CsvRow>();
+        ArgumentNullException.ThrowIfNull(reader);
         var lineNumber = 0;
         var first = true;
-        foreach (var line in lines)
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
@@ -37,20 +42,18 @@ internal static class CsvRows
 
             if (error is not null)
             {
-                rows.Add(new CsvRow(lineNumber, null, null, error));
+                yield return new CsvRow(lineNumber, null, null, error);
             }
             else if (fields.Count != 2)
             {
-                rows.Add(new CsvRow(lineNumber, null, null, string.Create(
-                    CultureInfo.InvariantCulture, $"expected 2 fields (email,phoneNumber) but found {fields.Count}.")));
+                yield return new CsvRow(lineNumber, null, null, string.Create(
+                    CultureInfo.InvariantCulture, $"expected 2 fields (email,phoneNumber) but found {fields.Count}."));
             }
             else
             {
-                rows.Add(new CsvRow(lineNumber, NullIfEmpty(fields[0]), NullIfEmpty(fields[1]), null));
+                yield return new CsvRow(lineNumber, NullIfEmpty(fields[0]), NullIfEmpty(fields[1]), null);
             }
         }
-
-        return rows;
     }
 
     private static bool IsHeader(List<string> fields) =>

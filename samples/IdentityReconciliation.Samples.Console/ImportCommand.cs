@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace IdentityReconciliation.Samples.Console;
 
 /// <summary>
-/// <c>import FILE.csv [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order as a bulk back-fill
+/// <c>import FILE.csv [--chunk-size N] [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order as a bulk back-fill
 /// (<see cref="IIdentityReconciler.IdentifyManyAsync(IEnumerable{IdentifyRequest}, CancellationToken)"/>: many rows per
 /// transaction, exactly as one by one), with a progress bar when a person watches, and prints a summary of what each row
 /// did, with the identifiers the guards set aside. Bad rows are reported and skipped; every good row lands.
@@ -16,40 +16,67 @@ internal static class ImportCommand
     public static Command Create(CommandEnvironment environment)
     {
         var file = new Argument<string>("FILE.csv") { Description = "A CSV file of email,phoneNumber rows; a header row is optional; either field may be empty." };
+        var chunkSize = new Option<int>("--chunk-size")
+        {
+            Description = string.Create(
+                CultureInfo.InvariantCulture,
+                $"Rows per transaction, from 1 to {IdentityReconciliationOptions.MaxIdentifyManyChunkSize}. Larger chunks import faster and hold the file's write lock longer."),
+            HelpName = "N",
+            DefaultValueFactory = _ => ContactDatabase.ImportChunkSize,
+        };
+        SampleCommandLine.InRange(chunkSize, 1, IdentityReconciliationOptions.MaxIdentifyManyChunkSize, $"--chunk-size must be between 1 and {IdentityReconciliationOptions.MaxIdentifyManyChunkSize}.");
         var db = SampleCommandLine.DatabaseOption();
         var command = new Command("import", "Identifies every row of a CSV file of email,phoneNumber rows and prints a summary.")
         {
             file,
+            chunkSize,
             db,
         };
         command.SetAction((parseResult, cancellationToken) => CommandErrors.RunAsync(environment, cancellationToken, () =>
-            RunAsync(environment, parseResult.GetRequiredValue(file), parseResult.GetRequiredValue(db), cancellationToken)));
+            RunAsync(environment, parseResult.GetRequiredValue(file), parseResult.GetRequiredValue(db), parseResult.GetValue(chunkSize), cancellationToken)));
         return command;
     }
 
-    private static async Task<int> RunAsync(CommandEnvironment environment, string csvFile, string databaseFile, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CommandEnvironment environment, string csvFile, string databaseFile, int chunkSize, CancellationToken cancellationToken)
     {
-        var rows = CsvRows.Parse(await File.ReadAllLinesAsync(csvFile, cancellationToken));
-        await using var database = ContactDatabase.Open(databaseFile);
+        // The file is read as the rows are imported, one line at a time: its size (or a pipe's) does not matter. It is
+        // opened before the database, so a missing file creates nothing.
+        await using var file = new FileStream(csvFile, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        using var reader = new StreamReader(file, bufferSize: 1 << 16);
+        await using var database = ContactDatabase.Open(databaseFile, chunkSize);
         var summary = new ImportSummary();
 
         // The readable rows go to the reconciler in file order, many per transaction; a row that cannot be read is reported
-        // in its place. IdentifyManyAsync streams one result per request, in order: a bad row comes back as its error.
-        var readable = rows.Where(static row => row.Error is null).ToList();
-        var requests = readable.Select(static row => new IdentifyRequest(row.Email, row.PhoneNumber));
-        async Task ImportAsync(Action<int> advance)
+        // in its place. IdentifyManyAsync streams one result per request, in order, a bad row as its error; it reads at
+        // most one chunk of requests ahead of its results, so the rows read and not yet answered are all that is held.
+        var pending = new Queue<CsvRow>();
+        async IAsyncEnumerable<IdentifyRequest> ReadRequestsAsync()
         {
-            var next = 0;
-            await foreach (var result in database.Reconciler.IdentifyManyAsync(requests, cancellationToken))
+            await foreach (var row in CsvRows.ReadAsync(reader, cancellationToken).ConfigureAwait(false))
             {
-                var row = readable[(int)result.Index];
-                var skipped = next;
-                for (; !ReferenceEquals(rows[next], row); next++)
+                pending.Enqueue(row);
+                if (row.Error is null)
                 {
-                    summary.Reject(rows[next].LineNumber, rows[next].Error!);
+                    yield return new IdentifyRequest(row.Email, row.PhoneNumber);
                 }
+            }
+        }
 
-                next++;
+        void RejectUnreadableRows()
+        {
+            while (pending.TryPeek(out var row) && row.Error is not null)
+            {
+                summary.Reject(row.LineNumber, row.Error);
+                pending.Dequeue();
+            }
+        }
+
+        async Task ImportAsync(Action advanced)
+        {
+            await foreach (var result in database.Reconciler.IdentifyManyAsync(ReadRequestsAsync(), cancellationToken))
+            {
+                RejectUnreadableRows();
+                var row = pending.Dequeue();
                 if (result.Succeeded)
                 {
                     summary.Accept(result.Result);
@@ -59,17 +86,13 @@ internal static class ImportCommand
                     summary.Reject(row.LineNumber, CommandErrors.WithoutParameterName(result.Error));
                 }
 
-                advance(next - skipped);
+                advanced();
             }
 
-            for (; next < rows.Count; next++)
-            {
-                summary.Reject(rows[next].LineNumber, rows[next].Error!);
-                advance(1);
-            }
+            RejectUnreadableRows();
         }
 
-        if (environment.Interactive && rows.Count > 0)
+        if (environment.Interactive)
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
@@ -81,13 +104,23 @@ internal static class ImportCommand
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .StartAsync(async context =>
                 {
-                    var task = context.AddTask(Markup.Escape(Path.GetFileName(csvFile)), maxValue: rows.Count);
-                    await ImportAsync(count => task.Increment(count));
+                    // Progress in bytes of the file read so far; a pipe has no length, so its bar only shows that rows move.
+                    var task = context.AddTask(Markup.Escape(Path.GetFileName(csvFile)), maxValue: file.CanSeek ? Math.Max(file.Length, 1) : 1);
+                    task.IsIndeterminate = !file.CanSeek;
+                    await ImportAsync(() =>
+                    {
+                        if (file.CanSeek)
+                        {
+                            task.Value = Math.Min(file.Position, task.MaxValue);
+                        }
+                    });
+                    task.IsIndeterminate = false;
+                    task.Value = task.MaxValue;
                 });
         }
         else
         {
-            await ImportAsync(static _ => { });
+            await ImportAsync(static () => { });
         }
 
         await summary.WriteAsync(environment.Output, csvFile, database.FilePath);
@@ -98,7 +131,7 @@ internal static class ImportCommand
 
         return await CommandErrors.FailAsync(
             environment,
-            string.Create(CultureInfo.InvariantCulture, $"{summary.Rejected.Count} of {rows.Count} rows were rejected; the other rows were imported."));
+            string.Create(CultureInfo.InvariantCulture, $"{summary.Rejected.Count} of {summary.Rows} rows were rejected; the other rows were imported."));
     }
 
     private sealed class ImportSummary

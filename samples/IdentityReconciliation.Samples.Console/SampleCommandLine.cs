@@ -67,6 +67,19 @@ internal static class SampleCommandLine
     }
 
     /// <summary>The <c>--db FILE</c> option of the commands that use a contact database.</summary>
+    /// <summary>Adds a check that the option's value, when it parses, lies between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    internal static void InRange(Option option, long min, long max, string message) =>
+        option.Validators.Add(result =>
+        {
+            // Validators run even when the value did not parse: reading it then would throw.
+            if (result.Tokens is [var token]
+                && long.TryParse(token.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                && (value < min || value > max))
+            {
+                result.AddError(message);
+            }
+        });
+
     internal static Option<string> DatabaseOption() => new("--db")
     {
         Description = "The SQLite database file; a relative path is from the current directory.",

@@ -117,6 +117,8 @@ public sealed class ConsoleCommandTests : IDisposable
     [InlineData("identify", "--emial", "x@y.z")]
     [InlineData("frobnicate")]
     [InlineData("import")]
+    [InlineData("import", "contacts.csv", "--chunk-size", "0")]
+    [InlineData("import", "contacts.csv", "--chunk-size", "100001")]
     [InlineData("match", "telesign", "--phone", "+15555551212")]
     [InlineData("match", "nokia", "--phone", "+15555551212", "--first-name", "A", "--last-name", "B")]
     [InlineData("match", "telesign", "--phone", "+15555551212", "--first-name", "A", "--last-name", "B", "--dob", "29/02/1980")]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IdentityReconciliation.Samples.Tests.Support;
 
 namespace IdentityReconciliation.Samples.Tests;
@@ -151,8 +152,8 @@ public sealed class ConsoleImportTests : IDisposable
     [Fact]
     public async Task Import_ManyChunksWithBadRows_GivesTheSameGraphAsOneByOne()
     {
-        // More rows than one chunk (IdentifyManyChunkSize, 500), over few values so that rows match and merge, with
-        // unreadable and invalid rows spread through the file.
+        // Many chunks of 97 rows, over few values so that rows match and merge, with unreadable and invalid rows spread
+        // through the file (some at a chunk's edge).
         var random = new Random(7);
         var lines = new List<string> { "email,phoneNumber" };
         for (var i = 0; i < 1_600; i++)
@@ -168,7 +169,7 @@ public sealed class ConsoleImportTests : IDisposable
 
         var csv = WriteCsv(string.Join('\n', lines));
 
-        var run = await ConsoleRun.RunAsync(["import", csv, "--db", _database.FilePath]);
+        var run = await ConsoleRun.RunAsync(["import", csv, "--chunk-size", "97", "--db", _database.FilePath]);
 
         run.ExitCode.Should().Be(1, "some rows were rejected");
         using var reference = new TempDatabase();
@@ -205,6 +206,80 @@ public sealed class ConsoleImportTests : IDisposable
         SqliteRows.ReadAll(_database).Select(r => (r.Id, r.Email, r.PhoneNumber, r.LinkedId, r.LinkPrecedence))
             .Should().Equal(SqliteRows.ReadAll(reference).Select(r => (r.Id, r.Email, r.PhoneNumber, r.LinkedId, r.LinkPrecedence)));
     }
+
+    [Fact]
+    public async Task Import_FromAPipe_LandsEachChunkBeforeThePipeEnds()
+    {
+        // A pipe (what `import <(zcat orders.csv.gz)` reads) has no length and ends only when its writer closes it. The
+        // import reads it as it goes: the first chunk lands while the writer still holds the pipe open. An import that
+        // read the whole file before the first row would land nothing until then.
+        var pipe = await CreatePipeAsync();
+        const int chunk = 100;
+        var import = Task.Run(() => ConsoleRun.RunAsync(["import", pipe, "--chunk-size", "100", "--db", _database.FilePath]));
+
+        await using (var writer = await OpenPipeForWritingAsync(pipe))
+        {
+            await writer.WriteLineAsync("email,phoneNumber");
+            for (var i = 0; i < chunk; i++)
+            {
+                await writer.WriteLineAsync($"p{i}@x.io,{100_000 + i}");
+            }
+
+            await writer.FlushAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (ContactsIn(_database) < chunk && !import.IsCompleted && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            ContactsIn(_database).Should().Be(chunk, "the first chunk lands before the pipe ends");
+            import.IsCompleted.Should().BeFalse("the import waits for the rest of the pipe");
+            await writer.WriteLineAsync("last@x.io,1");
+        }
+
+        var run = await import.WaitAsync(TimeSpan.FromSeconds(60));
+        run.ExitCode.Should().Be(0);
+        run.OutputLines[1..].Should().Equal(
+            $"Rows:            {chunk + 1}",
+            $"New primaries:   {chunk + 1}",
+            "New secondaries: 0",
+            "Merges:          0",
+            "Unchanged:       0",
+            "Set aside:       0",
+            "Rejected:        0");
+        ContactsIn(_database).Should().Be(chunk + 1);
+    }
+
+    [Fact]
+    public async Task Import_FromAPipeInteractive_DrawsABarWithoutALengthAndEndsAt100Percent()
+    {
+        var pipe = await CreatePipeAsync();
+        var import = Task.Run(() => ConsoleRun.RunAsync(["import", pipe, "--db", _database.FilePath], interactive: true));
+        await using (var writer = await OpenPipeForWritingAsync(pipe))
+        {
+            await writer.WriteAsync("email,phoneNumber\na@x.io,1\nb@x.io,2\na@x.io,2\n");
+        }
+
+        var run = await import.WaitAsync(TimeSpan.FromSeconds(60));
+        run.ExitCode.Should().Be(0);
+        run.Output.Should().Contain("orders.csv").And.Contain("100%");
+        run.Output.Should().Contain("Rows:            3").And.Contain("Merges:          1");
+    }
+
+    private async Task<string> CreatePipeAsync()
+    {
+        var pipe = Path.Combine(_database.Folder, "orders.csv");
+        using var mkfifo = Process.Start("mkfifo", [pipe]);
+        await mkfifo.WaitForExitAsync();
+        mkfifo.ExitCode.Should().Be(0);
+        return pipe;
+    }
+
+    /// <summary>Opening a pipe for writing waits for its reader (the import): bounded, so a failed import fails the test.</summary>
+    private static async Task<StreamWriter> OpenPipeForWritingAsync(string pipe) =>
+        new(await Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Write)).WaitAsync(TimeSpan.FromSeconds(30)));
+
+    private static int ContactsIn(TempDatabase database) => File.Exists(database.FilePath) ? SqliteRows.ReadAll(database).Count : 0;
 
     private string WriteCsv(string text)
     {
