@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 
 namespace IdentityReconciliation.Samples.Console;
@@ -112,6 +111,4 @@ internal static class ChangesCommand
         await environment.Output.FlushAsync();
         return changes.Count == 0 ? null : changes[^1].Sequence;
     }
-
-    /// <summary>Adds a range check to a whole-number option; a value that does not parse keeps the parser's own error.</summary>
 }

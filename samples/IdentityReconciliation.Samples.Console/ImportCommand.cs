@@ -6,8 +6,8 @@ namespace IdentityReconciliation.Samples.Console;
 
 /// <summary>
 /// <c>import FILE.csv [--chunk-size N] [--db FILE]</c>: identifies every <c>email,phoneNumber</c> row in file order as a bulk back-fill
-/// (<see cref="IIdentityReconciler.IdentifyManyAsync(IEnumerable{IdentifyRequest}, CancellationToken)"/>: many rows per
-/// transaction, exactly as one by one), with a progress bar when a person watches, and prints a summary of what each row
+/// (<see cref="IIdentityReconciler.IdentifyManyAsync(IAsyncEnumerable{IdentifyRequest}, CancellationToken)"/>: many rows
+/// per transaction, exactly as one by one, read from the file as they go), with a progress bar when a person watches, and prints a summary of what each row
 /// did, with the identifiers the guards set aside. Bad rows are reported and skipped; every good row lands.
 /// Exit code 0 when every row was imported, 1 when some were rejected (the others were still imported).
 /// </summary>

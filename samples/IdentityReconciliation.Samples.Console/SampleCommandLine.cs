@@ -66,8 +66,10 @@ internal static class SampleCommandLine
         return root;
     }
 
-    /// <summary>The <c>--db FILE</c> option of the commands that use a contact database.</summary>
-    /// <summary>Adds a check that the option's value, when it parses, lies between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    /// <summary>
+    /// Adds a range check to a whole-number option: a value outside <paramref name="min"/>..<paramref name="max"/> is a
+    /// usage error with <paramref name="message"/>; a value that does not parse keeps the parser's own error.
+    /// </summary>
     internal static void InRange(Option option, long min, long max, string message) =>
         option.Validators.Add(result =>
         {
@@ -80,6 +82,7 @@ internal static class SampleCommandLine
             }
         });
 
+    /// <summary>The <c>--db FILE</c> option of the commands that use a contact database.</summary>
     internal static Option<string> DatabaseOption() => new("--db")
     {
         Description = "The SQLite database file; a relative path is from the current directory.",

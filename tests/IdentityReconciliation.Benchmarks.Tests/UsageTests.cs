@@ -56,12 +56,7 @@ public sealed partial class UsageTests
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "IdentityReconciliation.Benchmarks.dll");
         var output = Path.Combine(Path.GetTempPath(), "idr-bench-usage-" + Guid.NewGuid().ToString("N"));
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { dll, arg, "--out", output })
-        {
-            start.ArgumentList.Add(a);
-        }
-
+        var start = new ProcessStartInfo("dotnet", [dll, arg, "--out", output]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
