@@ -183,6 +183,59 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
     }
 
     [Fact]
+    public async Task IdentifyAsync_ConstantReadersAndSlowFlushes_TheCheckpointerLeavesTheWriterFreeToRestartTheWalItAskedFor()
+    {
+        // A busy disk (CI, with other test processes writing) makes each of the thread's flushes slow, and writes go on
+        // meanwhile. Once the thread has asked for a restart, it must not start another pass (passive copy, flush) before
+        // the writer has run it: the writer restarts only when the thread is not copying, so a thread that went on copying
+        // kept it from ever restarting while the WAL grew (one CI run: 3,250 frames against a bound of 2,048).
+        const int Threshold = 32;
+        await using var store = Store(Threshold);
+        var reconciler = await WithFirstContactAsync(store);
+        var checkpointer = store.Checkpointer!;
+        var flushes = 0;
+        var flushesWithARestartPending = 0;
+        checkpointer.DatabaseFileSynced = () =>
+        {
+            flushes++;
+            if (checkpointer.RestartRequested)
+            {
+                flushesWithARestartPending++;
+            }
+
+            Thread.Sleep(20);
+        };
+
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
+        long largest = 0;
+        var gate = new object();
+        try
+        {
+            await WriteNewPersonsAsync(reconciler, "slowflush", 3000, () =>
+            {
+                var length = WalLength;
+                lock (gate)
+                {
+                    largest = Math.Max(largest, length);
+                }
+            });
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
+        output.WriteLine($"largest WAL: {largest / FrameSize} frames; restarted {restarts} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} restarts given up; {flushes} slow flushes, {flushesWithARestartPending} of them with a restart pending");
+        restarts.Should().BeGreaterOrEqualTo(5, "the readers kept the WAL from starting over by itself");
+        flushesWithARestartPending.Should().Be(0, "the thread leaves the gate to the writer from the moment it asks for a restart until the writer has run it");
+        largest.Should().BeLessThan(2048 * FrameSize);
+        SqliteRows.ReadAll(_database).Should().HaveCount(3001);
+    }
+
+    [Fact]
     public async Task IdentifyAsync_TheCheckpointerCannotFlushTheDatabaseFile_SaysSoOnceAndTheWriterStillRestartsTheWal()
     {
         // The path of a SQLite provider other than e_sqlite3: the thread cannot reach the file, so each restart flushes it.

@@ -165,6 +165,15 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     private void Checkpoint()
     {
+        if (Volatile.Read(ref _restartRequested))
+        {
+            // The writer restarts the WAL after its batch in flight, and copies what is left as it does: a pass now would
+            // only take the gate from it (see RestartOnWriter). The next pass comes a threshold after the restart.
+            Interlocked.Exchange(ref _pages, 0);
+            return;
+        }
+
+        var requestRestart = false;
         lock (Gate)
         {
             Interlocked.Exchange(ref _pages, 0);
@@ -184,7 +193,8 @@ internal sealed class SqliteCheckpointer : IDisposable
 
                 if (frames >= _escalateAt)
                 {
-                    CatchUpAndRequestRestart(frames, copied);
+                    _requestedAt = CatchUpBeforeRestart(frames, copied);
+                    requestRestart = true;
                 }
             }
             catch (SqliteException ex)
@@ -198,6 +208,12 @@ internal sealed class SqliteCheckpointer : IDisposable
                 _session?.Dispose();
                 _session = null; // the next checkpoint opens a fresh connection
             }
+        }
+
+        if (requestRestart)
+        {
+            // Once the gate is free, so that the writer never finds this thread copying when it comes to restart.
+            Volatile.Write(ref _restartRequested, true);
         }
     }
 
@@ -233,21 +249,22 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>
     /// Readers and writes kept the WAL from starting over: flush the database file, copy what was written during the last
-    /// pass while that shrinks (flushing after each pass), then ask the writer to restart it between two of its batches
-    /// (<see cref="RestartOnWriter"/>), which is left to copy and flush only the last frames.
+    /// pass while that shrinks (flushing after each pass), so that the writer's restart (<see cref="RestartOnWriter"/>,
+    /// which the caller asks for next) is left to copy and flush only the last frames. Returns the WAL's frames.
     /// </summary>
-    private void CatchUpAndRequestRestart(int frames, int copied)
+    private int CatchUpBeforeRestart(int frames, int copied)
     {
         var session = _session!;
         SyncDatabaseFile(session);
         for (var pass = 0; pass < CatchUpPasses && frames - copied > _threshold / 4; pass++)
         {
             var behind = frames - copied;
-            if (!session.Checkpoint(SqliteCheckpointMode.Passive, out frames, out copied))
+            if (!session.Checkpoint(SqliteCheckpointMode.Passive, out var passFrames, out var passCopied))
             {
                 break; // another checkpoint runs: restart now
             }
 
+            (frames, copied) = (passFrames, passCopied);
             SyncDatabaseFile(session);
             if (frames - copied >= behind)
             {
@@ -255,8 +272,7 @@ internal sealed class SqliteCheckpointer : IDisposable
             }
         }
 
-        _requestedAt = frames;
-        Volatile.Write(ref _restartRequested, true);
+        return frames;
     }
 
     /// <summary>
@@ -282,7 +298,12 @@ internal sealed class SqliteCheckpointer : IDisposable
         {
             Interlocked.Increment(ref _databaseFileSyncs);
         }
+
+        DatabaseFileSynced?.Invoke();
     }
+
+    /// <summary>Run on this thread after each flush of the database file (tests make flushes slow with it, as a busy disk would).</summary>
+    internal Action? DatabaseFileSynced { get; set; }
 
     /// <summary>
     /// Whether this thread flushes the database file before it asks for a restart: where SQLitePCLRaw's native library can
@@ -301,8 +322,9 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// <summary>
     /// Called by the writer between two batches when <see cref="RestartRequested"/>, on its own connection, with the busy
     /// timeout set to <see cref="EscalationBusyTimeout"/>: a <c>RESTART</c> checkpoint copies the last frames and waits for
-    /// the readers of old frames, and the writer's next commit starts the WAL over from its first frame. When this thread
-    /// is copying right now, it does nothing (the writer asks again after its next batch).
+    /// the readers of old frames, and the writer's next commit starts the WAL over from its first frame. From the moment
+    /// this thread asks until the writer has run the restart, the thread runs no pass of its own, so the writer never
+    /// waits for it here and never finds the gate taken (see <see cref="Checkpoint"/>).
     /// </summary>
     /// <remarks>
     /// <para>
@@ -318,54 +340,61 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// the write lock) is logged and asked for again four thresholds later; a checkpoint that fails is logged as a failing
     /// checkpoint, and the thread asks again after its next pass.
     /// </para>
+    /// <para>
+    /// The thread used to go on copying after it asked, and the writer restarted only when it found the gate free: with
+    /// slow flushes (a busy disk) the thread held the gate most of the time, the writer kept missing it, and the WAL grew
+    /// far past the size that had asked for the restart (to 3,250 frames in one CI run, with a threshold of 32).
+    /// </para>
     /// </remarks>
     public void RestartOnWriter(SqliteSession writer)
     {
-        if (!Monitor.TryEnter(Gate))
+        lock (Gate)
         {
-            return; // this thread is copying: the writer asks again after its next batch
+            if (Volatile.Read(ref _restartRequested))
+            {
+                try
+                {
+                    Restart(writer);
+                }
+                finally
+                {
+                    // Cleared once the restart is over, on failure too (the thread asks again after its next pass), so
+                    // that the thread starts no pass during it, which would find the frames the restart is about to reuse.
+                    Volatile.Write(ref _restartRequested, false);
+                }
+            }
         }
+    }
 
+    private void Restart(SqliteSession writer)
+    {
+        bool restarted;
         try
         {
-            if (!Volatile.Read(ref _restartRequested))
-            {
-                return;
-            }
-
-            Volatile.Write(ref _restartRequested, false); // on failure too: the thread asks again after its next pass
-            bool restarted;
-            try
-            {
-                restarted = writer.Checkpoint(SqliteCheckpointMode.Restart, out _);
-            }
-            catch (SqliteException ex)
-            {
-                if (!_failing)
-                {
-                    _failing = true;
-                    Log.SqliteCheckpointFailed(_logger, ex);
-                }
-
-                return;
-            }
-
-            if (!restarted)
-            {
-                // A reader holds an old snapshot for longer than the writers should wait: try again four thresholds
-                // later, so that a long reader costs the writers one short wait per four thresholds of writes.
-                _escalateAt = (long)_requestedAt + (_threshold * EscalationFactor);
-                Log.SqliteWalNotRestarted(_logger, _requestedAt, _escalateAt);
-                return;
-            }
-
-            _escalateAt = _threshold * EscalationFactor;
-            Interlocked.Exchange(ref _pages, 0);
-            Log.SqliteWalRestarted(_logger, _requestedAt);
+            restarted = writer.Checkpoint(SqliteCheckpointMode.Restart, out _);
         }
-        finally
+        catch (SqliteException ex)
         {
-            Monitor.Exit(Gate);
+            if (!_failing)
+            {
+                _failing = true;
+                Log.SqliteCheckpointFailed(_logger, ex);
+            }
+
+            return;
         }
+
+        if (!restarted)
+        {
+            // A reader holds an old snapshot for longer than the writers should wait: try again four thresholds
+            // later, so that a long reader costs the writers one short wait per four thresholds of writes.
+            _escalateAt = (long)_requestedAt + (_threshold * EscalationFactor);
+            Log.SqliteWalNotRestarted(_logger, _requestedAt, _escalateAt);
+            return;
+        }
+
+        _escalateAt = _threshold * EscalationFactor;
+        Interlocked.Exchange(ref _pages, 0);
+        Log.SqliteWalRestarted(_logger, _requestedAt);
     }
 }
