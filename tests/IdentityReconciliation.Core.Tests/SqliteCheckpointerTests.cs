@@ -169,17 +169,23 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             await Task.WhenAll(readers);
         }
 
-        output.WriteLine($"largest WAL: {largest / FrameSize} frames; restarted {_logger.Entries.Count(e => e.EventId.Id == 17)} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} restarts given up");
+        var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
+        var givenUp = _logger.Entries.Count(e => e.EventId.Id == 16);
+        output.WriteLine($"largest WAL: {largest / FrameSize} frames; restarted {restarts} times, {givenUp} restarts given up");
         _logger.Entries.Should().NotContain(e => e.Message.Contains("@checkpoint.test", StringComparison.Ordinal) || e.Message.Contains("+1555", StringComparison.Ordinal));
         reads.Should().BeGreaterThan(Count, "the readers kept reading while the writes ran");
         SqliteRows.ReadAll(_database).Should().HaveCount(Count + 1);
 
         // Without the checkpointer the WAL would hold every page of 6,000 writes (the first test: over 2,500 frames for
-        // 2,000, so over 7,500 here). With it, the WAL stays at a fraction of that: the writer checkpoints itself when the
-        // thread is 8 thresholds behind, and a WAL that readers keep from starting over is restarted at 4 thresholds
-        // (its file cut back to 8 thresholds if it grew past them), and a restart that found a reader too slow is tried again four thresholds later.
+        // 2,000, so over 7,500 here). With it, the WAL stays at a fraction of that: a WAL that readers keep from starting
+        // over is restarted once it holds 4 thresholds, asked for by the thread or, when the thread is 8 thresholds
+        // behind, by the writer itself (its file cut back to 8 thresholds if it grew past them). A restart waits 50 ms in
+        // all for the readers of old frames; on a loaded machine several short readers in a row can use that up (seen: 0-14
+        // give-ups in ~100-200 restarts, with no reader holding a snapshot for 50 ms), and it is tried again 4 thresholds
+        // later, so each one lets the WAL grow by at most the 4 + 8 thresholds before the next request, and a batch.
+        restarts.Should().BePositive("the readers kept the WAL from starting over by itself");
         largest.Should().BeGreaterThan(0);
-        largest.Should().BeLessThan(2048 * FrameSize, "the checkpointer copied the WAL back, and restarted it when readers kept it from starting over");
+        largest.Should().BeLessThan((2048 + (givenUp * 16 * Threshold)) * (long)FrameSize, "the checkpointer copied the WAL back, and restarted it when readers kept it from starting over");
     }
 
     [Fact]

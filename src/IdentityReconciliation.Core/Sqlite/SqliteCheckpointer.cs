@@ -97,7 +97,8 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// <summary>
     /// Called by the writer after a commit with the pages it wrote to the WAL; wakes the thread at the threshold. When
     /// the thread has fallen <see cref="BackPressureFactor"/> thresholds behind, checkpoints on the writer's connection
-    /// before returning (waiting first for the checkpoint in progress), as SQLite itself would inside the commit.
+    /// before returning (waiting first for the checkpoint in progress), as SQLite itself would inside the commit, and
+    /// asks for the restart itself when that checkpoint finds the WAL long enough for one.
     /// </summary>
     public void PagesWritten(long pages, SqliteSession writer)
     {
@@ -177,6 +178,11 @@ internal sealed class SqliteCheckpointer : IDisposable
         lock (Gate)
         {
             Interlocked.Exchange(ref _pages, 0);
+            if (Volatile.Read(ref _restartRequested))
+            {
+                return; // the writer asked for it while this thread waited for the gate (CatchUp)
+            }
+
             try
             {
                 _session ??= _open();
@@ -233,14 +239,13 @@ internal sealed class SqliteCheckpointer : IDisposable
                 return; // the thread reports a failing checkpoint at its next run; the commit itself succeeded
             }
 
-            if (done && frames >= _threshold * EscalationFactor)
+            if (done && frames >= _escalateAt)
             {
-                // Readers kept the WAL from starting over: the thread's next pass asks this writer to restart it.
-                Interlocked.Add(ref _pages, _threshold);
-                lock (_signal)
-                {
-                    Monitor.Pulse(_signal);
-                }
+                // Readers kept the WAL from starting over, and the thread is behind (a slow flush, no processor free):
+                // ask for the restart here, which this writer runs right after its batch, so that how long the WAL grows
+                // does not depend on how the thread is scheduled either. The restart flushes what the thread did not.
+                _requestedAt = frames;
+                Volatile.Write(ref _restartRequested, true);
             }
 
             // Not done: another process is checkpointing, and copies these frames too.
