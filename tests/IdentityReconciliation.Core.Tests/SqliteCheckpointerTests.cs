@@ -434,4 +434,62 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         _logger.Entries.Should().NotContain(e => e.Message.Contains("@checkpoint.test", StringComparison.Ordinal) || e.Message.Contains("+155", StringComparison.Ordinal));
         SqliteRows.ReadAll(_database).Should().HaveCount(written, "every acknowledged write is in the file");
     }
+
+    [Fact]
+    public async Task IdentifyAsync_AReaderHoldsAnOldSnapshotThroughSeveralRestarts_GiveUpsInARowBecomeAWarningAndARestartResetsTheCount()
+    {
+        const int Threshold = 32;
+        await using var store = Store(Threshold);
+        var reconciler = await WithFirstContactAsync(store);
+        var written = 1;
+        int Count(int eventId) => _logger.Entries.Count(e => e.EventId.Id == eventId);
+
+        async Task WriteUntilAsync(string prefix, Func<bool> done)
+        {
+            for (var i = 0; i < 3000 && !done(); i++)
+            {
+                await reconciler.IdentifyAsync(new IdentifyRequest($"{prefix}{i}@checkpoint.test", $"+1559{prefix.Length}{i:000000}"));
+                written++;
+            }
+        }
+
+        SqliteTransaction HoldSnapshot(SqliteConnection reader)
+        {
+            var transaction = reader.BeginTransaction(deferred: true);
+            using var command = reader.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT count(*) FROM Contact";
+            command.ExecuteScalar();
+            return transaction;
+        }
+
+        using (var reader = _database.OpenRaw())
+        using (var transaction = HoldSnapshot(reader))
+        {
+            await WriteUntilAsync("a", () => Count(16) >= SqliteCheckpointer.WarnAfterRestartsGivenUp + 1);
+            transaction.Commit();
+        }
+
+        var givenUp = _logger.Entries.Where(e => e.EventId.Id == 16).ToList();
+        var warnings = _logger.Entries.Where(e => e.EventId.Id == 19).ToList();
+        givenUp.Should().HaveCount(SqliteCheckpointer.WarnAfterRestartsGivenUp + 1).And.OnlyContain(e => e.Level == LogLevel.Debug, "one restart that gives up is routine under load");
+        warnings.Should().HaveCount(2, "from the third restart in a row that gave up on, each one is a warning").And.OnlyContain(e => e.Level == LogLevel.Warning);
+        warnings[0].Values.Should().Contain("Attempts=3");
+        warnings[1].Values.Should().Contain("Attempts=4");
+
+        // The reader is gone: the next restart succeeds, and a later reader's first give-up starts the count again.
+        await WriteUntilAsync("bb", () => Count(17) > 0);
+        Count(17).Should().BePositive("with the reader gone, the next escalation restarts the WAL");
+        using (var reader = _database.OpenRaw())
+        using (var transaction = HoldSnapshot(reader))
+        {
+            await WriteUntilAsync("ccc", () => Count(16) > givenUp.Count);
+            transaction.Commit();
+        }
+
+        Count(16).Should().Be(givenUp.Count + 1);
+        Count(19).Should().Be(2, "a restart that succeeded reset the count of give-ups in a row");
+        string.Join("\n", _logger.Entries.Select(e => e.FullText)).Should().NotContain("@checkpoint.test").And.NotContain("+1559");
+        SqliteRows.ReadAll(_database).Should().HaveCount(written, "every acknowledged write is in the file");
+    }
 }

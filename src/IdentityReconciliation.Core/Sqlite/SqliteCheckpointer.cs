@@ -54,6 +54,13 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// </summary>
     public const int BackPressureFactor = 8;
 
+    /// <summary>
+    /// How many restarts in a row may give up before it is a warning (event 19): one that gives up now and then is routine
+    /// under load (its <see cref="EscalationBusyTimeout"/> is one budget for every reader it waits for, and several short
+    /// readers in a row can use it up), and is logged at <c>Debug</c> (event 16).
+    /// </summary>
+    public const int WarnAfterRestartsGivenUp = 3;
+
     /// <summary>How long a restarting checkpoint waits for the write lock and for readers of old frames.</summary>
     public static readonly TimeSpan EscalationBusyTimeout = TimeSpan.FromMilliseconds(50);
 
@@ -73,6 +80,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     private int _requestedAt;
     private long _databaseFileSyncs;
     private bool _toldNotFlushed;
+    private int _restartsGivenUpInARow;
 
     public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
     {
@@ -341,9 +349,10 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// a WAL header it did not write), which a restart on its own connection does not.
     /// </para>
     /// <para>
-    /// A restart that cannot finish (a reader holds an old snapshot past the timeout, or another process's writer holds
-    /// the write lock) is logged and asked for again four thresholds later; a checkpoint that fails is logged as a failing
-    /// checkpoint, and the thread asks again after its next pass.
+    /// A restart that cannot finish (a reader holds an old snapshot past the timeout, several readers in a row use the
+    /// timeout up, or another process's writer holds the write lock) is logged at <c>Debug</c> and asked for again four
+    /// thresholds later, and from <see cref="WarnAfterRestartsGivenUp"/> in a row on as a warning; a checkpoint that fails
+    /// is logged as a failing checkpoint, and the thread asks again after its next pass.
     /// </para>
     /// <para>
     /// The thread used to go on copying after it asked, and the writer restarted only when it found the gate free: with
@@ -395,9 +404,15 @@ internal sealed class SqliteCheckpointer : IDisposable
             // later, so that a long reader costs the writers one short wait per four thresholds of writes.
             _escalateAt = (long)_requestedAt + (_threshold * EscalationFactor);
             Log.SqliteWalNotRestarted(_logger, _requestedAt, _escalateAt);
+            if (++_restartsGivenUpInARow >= WarnAfterRestartsGivenUp)
+            {
+                Log.SqliteWalStillNotRestarted(_logger, _restartsGivenUpInARow, _requestedAt);
+            }
+
             return;
         }
 
+        _restartsGivenUpInARow = 0;
         _escalateAt = _threshold * EscalationFactor;
         Interlocked.Exchange(ref _pages, 0);
         Log.SqliteWalRestarted(_logger, _requestedAt);
