@@ -388,11 +388,18 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
         var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
         var givenUp = _logger.Entries.Count(e => e.EventId.Id == 16);
         var syncs = store.Checkpointer!.DatabaseFileSyncs;
+        var askedByWriter = store.Checkpointer.RestartsAskedByWriter;
         var heldTooLong = Volatile.Read(ref _snapshotsHeldPastRestartTimeout);
-        output.WriteLine($"{written} writes; restarted {restarts} times, {givenUp} restarts given up; database file flushed {syncs} times by the checkpointer; {heldTooLong} snapshots held for {SqliteCheckpointer.EscalationBusyTimeout.TotalMilliseconds} ms or more");
-        givenUp.Should().BeLessOrEqualTo(heldTooLong, "the readers hold their snapshots for a millisecond, far less than the restart waits for them, so only a reader stalled while it held one (counted) can make the writer's restart give up");
+        output.WriteLine($"{written} writes; restarted {restarts} times, {givenUp} restarts given up; {askedByWriter} asked for by the writer; database file flushed {syncs} times by the checkpointer; {heldTooLong} snapshots held for {SqliteCheckpointer.EscalationBusyTimeout.TotalMilliseconds} ms or more");
+
+        // A restart by another connection than the writer's waited for the write lock, which a never-idle writer holds
+        // almost always: it gave up 7-129 times before 3 restarts. The writer's own restart waits only for readers of old
+        // frames; they hold their snapshots for a millisecond, but the restart's 50 ms is one budget for all the readers it
+        // waits for, so on a loaded machine it can give up now and then (docs/benchmarks.md, "The writer restarts the WAL
+        // as soon as it is asked"): most restarts succeed.
+        givenUp.Should().BeLessThan(restarts, "the writer restarts between its batches and never waits for its own write lock");
         restarts.Should().BeGreaterOrEqualTo(3, "the readers kept the WAL from starting over by itself");
-        syncs.Should().BeGreaterOrEqualTo(restarts, "the checkpointer flushes what its passes copied before each restart it asks for, so that the writer's restart flushes only the last frames");
+        syncs.Should().BeGreaterOrEqualTo(restarts - askedByWriter, "the checkpointer flushes what its passes copied before each restart it asks for, so that the writer's restart flushes only the last frames");
         SqliteRows.ReadAll(_database).Should().HaveCount(written + 1);
     }
 

@@ -81,6 +81,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     private long _databaseFileSyncs;
     private bool _toldNotFlushed;
     private int _restartsGivenUpInARow;
+    private long _restartsAskedByWriter;
 
     public SqliteCheckpointer(Func<SqliteSession> open, int thresholdPages, string name, ILogger logger)
     {
@@ -253,6 +254,7 @@ internal sealed class SqliteCheckpointer : IDisposable
                 // ask for the restart here, which this writer runs right after its batch, so that how long the WAL grows
                 // does not depend on how the thread is scheduled either. The restart flushes what the thread did not.
                 _requestedAt = frames;
+                Interlocked.Increment(ref _restartsAskedByWriter);
                 Volatile.Write(ref _restartRequested, true);
             }
 
@@ -329,7 +331,13 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// <summary>How many times this thread flushed the database file before asking for a restart (for tests).</summary>
     public long DatabaseFileSyncs => Interlocked.Read(ref _databaseFileSyncs);
 
-    /// <summary>Whether this thread asked the writer to restart the WAL (<see cref="RestartOnWriter"/>).</summary>
+    /// <summary>
+    /// How many restarts the writer asked for itself, in its back-pressure checkpoint, because this thread was behind
+    /// (for tests: the thread flushed nothing before those).
+    /// </summary>
+    public long RestartsAskedByWriter => Interlocked.Read(ref _restartsAskedByWriter);
+
+    /// <summary>Whether a restart of the WAL was asked for and the writer has not run it yet (<see cref="RestartOnWriter"/>).</summary>
     public bool RestartRequested => Volatile.Read(ref _restartRequested);
 
     /// <summary>
