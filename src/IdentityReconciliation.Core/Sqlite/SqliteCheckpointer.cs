@@ -248,7 +248,7 @@ internal sealed class SqliteCheckpointer : IDisposable
                 return; // the thread reports a failing checkpoint at its next run; the commit itself succeeded
             }
 
-            if (done && frames >= _escalateAt)
+            if (done && frames >= _escalateAt && !Volatile.Read(ref _restartRequested))
             {
                 // Readers kept the WAL from starting over, and the thread is behind (a slow flush, no processor free):
                 // ask for the restart here, which this writer runs right after its batch, so that how long the WAL grows
