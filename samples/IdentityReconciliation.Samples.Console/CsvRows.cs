@@ -22,7 +22,7 @@ internal static class CsvRows
         ArgumentNullException.ThrowIfNull(reader);
         var lineNumber = 0;
         var first = true;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        while (await ReadLineAsync(reader, cancellationToken).ConfigureAwait(false) is { } line)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
@@ -53,6 +53,32 @@ internal static class CsvRows
             {
                 yield return new CsvRow(lineNumber, NullIfEmpty(fields[0]), NullIfEmpty(fields[1]), null);
             }
+        }
+    }
+
+    /// <summary>
+    /// The next line, or <see langword="null"/> at the end. A read that waits (a pipe whose writer is still working) is
+    /// left behind when <paramref name="cancellationToken"/> is cancelled: a read from a pipe does not see the token once
+    /// it waits in the operating system, so Ctrl+C would otherwise wait for the pipe's next data or its end.
+    /// </summary>
+    private static async ValueTask<string?> ReadLineAsync(TextReader reader, CancellationToken cancellationToken)
+    {
+        var read = reader.ReadLineAsync(cancellationToken);
+        if (read.IsCompleted)
+        {
+            return read.Result; // from the reader's buffer: no task allocated for most lines
+        }
+
+        var waiting = read.AsTask();
+        try
+        {
+            return await waiting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The read ends when the pipe gives data or closes, or with the process; its outcome is of no interest then.
+            _ = waiting.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
         }
     }
 

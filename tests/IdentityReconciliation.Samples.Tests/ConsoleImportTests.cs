@@ -266,6 +266,35 @@ public sealed class ConsoleImportTests : IDisposable
         run.Output.Should().Contain("Rows:            3").And.Contain("Merges:          1");
     }
 
+    [Fact]
+    public async Task Import_CancelledWhileThePipeGivesNothing_StopsWithoutWaitingForIt()
+    {
+        // Ctrl+C while the command that feeds the pipe is still working (or a writer outside the process group, which
+        // the shell's Ctrl+C does not stop): a read from a pipe cannot be cancelled, so the import must stop waiting for it.
+        var pipe = await CreatePipeAsync();
+        using var cancellation = new CancellationTokenSource();
+        var import = Task.Run(() => ConsoleRun.RunAsync(["import", pipe, "--chunk-size", "1", "--db", _database.FilePath], cancellationToken: cancellation.Token));
+        await using var writer = await OpenPipeForWritingAsync(pipe);
+        await writer.WriteAsync("email,phoneNumber\na@x.io,1\n");
+        await writer.FlushAsync();
+
+        // The first row is in the database (a chunk of one): the import now waits for the next line of the pipe.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (ContactsWhileTheImportStarts(_database) == 0)
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the import applies the first row once it has read it");
+            import.IsCompleted.Should().BeFalse("the pipe is still open");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(100);
+        await cancellation.CancelAsync();
+        var run = await import.WaitAsync(TimeSpan.FromSeconds(30)); // the writer stays open until the test ends
+
+        run.ExitCode.Should().Be(130, run.Error);
+        run.Error.Should().Contain("cancelled.");
+    }
+
     private async Task<string> CreatePipeAsync()
     {
         var pipe = Path.Combine(_database.Folder, "orders.csv");

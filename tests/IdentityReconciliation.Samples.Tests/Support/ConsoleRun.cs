@@ -11,12 +11,13 @@ public sealed record ConsoleRun(int ExitCode, string Output, string Error)
     public static async Task<ConsoleRun> RunAsync(
         IEnumerable<string> args,
         IReadOnlyDictionary<string, string?>? settings = null,
-        bool interactive = false)
+        bool interactive = false,
+        CancellationToken cancellationToken = default)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
-        var exitCode = await SampleCommandLine.RunAsync([.. args], new CommandEnvironment(output, error, configuration, interactive));
+        var exitCode = await SampleCommandLine.RunAsync([.. args], new CommandEnvironment(output, error, configuration, interactive), cancellationToken);
         return new ConsoleRun(exitCode, output.ToString(), error.ToString());
     }
 }
