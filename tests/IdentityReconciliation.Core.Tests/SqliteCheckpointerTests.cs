@@ -51,6 +51,34 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             }
         });
 
+    /// <summary>
+    /// Writes <paramref name="count"/> new persons while <paramref name="readers"/> read, then stops the readers; returns the
+    /// largest size the WAL file had after a write.
+    /// </summary>
+    private async Task<long> WriteWhileReadingAsync(IdentityReconciler reconciler, string prefix, int count, CancellationTokenSource stop, Task[] readers)
+    {
+        long largest = 0;
+        var gate = new object();
+        try
+        {
+            await WriteNewPersonsAsync(reconciler, prefix, count, () =>
+            {
+                var length = WalLength;
+                lock (gate)
+                {
+                    largest = Math.Max(largest, length);
+                }
+            });
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(readers);
+        }
+
+        return largest;
+    }
+
     /// <summary>Writes the contact that <see cref="HoldSnapshots"/> reads; returns a reconciler over the store.</summary>
     private static async Task<IdentityReconciler> WithFirstContactAsync(SqliteContactStore store)
     {
@@ -150,24 +178,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
             }
         })).Concat(Enumerable.Range(0, 2).Select(_ => Task.Run(() => Interlocked.Add(ref reads, HoldSnapshots(stop.Token))))).ToArray();
 
-        long largest = 0;
-        var gate = new object();
-        try
-        {
-            await WriteNewPersonsAsync(reconciler, "bounded", Count, () =>
-            {
-                var length = WalLength;
-                lock (gate)
-                {
-                    largest = Math.Max(largest, length);
-                }
-            });
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(readers);
-        }
+        var largest = await WriteWhileReadingAsync(reconciler, "bounded", Count, stop, readers);
 
         var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
         var givenUp = _logger.Entries.Count(e => e.EventId.Id == 16);
@@ -214,24 +225,7 @@ public sealed class SqliteCheckpointerTests(Xunit.Abstractions.ITestOutputHelper
 
         using var stop = new CancellationTokenSource();
         var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() => HoldSnapshots(stop.Token))).ToArray();
-        long largest = 0;
-        var gate = new object();
-        try
-        {
-            await WriteNewPersonsAsync(reconciler, "slowflush", 3000, () =>
-            {
-                var length = WalLength;
-                lock (gate)
-                {
-                    largest = Math.Max(largest, length);
-                }
-            });
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await Task.WhenAll(readers);
-        }
+        var largest = await WriteWhileReadingAsync(reconciler, "slowflush", 3000, stop, readers);
 
         var restarts = _logger.Entries.Count(e => e.EventId.Id == 17);
         output.WriteLine($"largest WAL: {largest / FrameSize} frames; restarted {restarts} times, {_logger.Entries.Count(e => e.EventId.Id == 16)} restarts given up; {flushes} slow flushes, {flushesWithARestartPending} of them with a restart pending");

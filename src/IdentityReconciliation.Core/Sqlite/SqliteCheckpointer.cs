@@ -175,21 +175,16 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     private void Checkpoint()
     {
-        if (Volatile.Read(ref _restartRequested))
-        {
-            // The writer restarts the WAL after its batch in flight, and copies what is left as it does: a pass now would
-            // only take the gate from it (see RestartOnWriter). The next pass comes a threshold after the restart.
-            Interlocked.Exchange(ref _pages, 0);
-            return;
-        }
-
         var requestRestart = false;
         lock (Gate)
         {
             Interlocked.Exchange(ref _pages, 0);
             if (Volatile.Read(ref _restartRequested))
             {
-                return; // the writer asked for it while this thread waited for the gate (CatchUp)
+                // Asked for by this thread or by the writer (CatchUp): the writer restarts the WAL after its batch in
+                // flight and copies what is left as it does; a pass now would only keep the gate from it (see
+                // RestartOnWriter). The next pass comes a threshold after the restart.
+                return;
             }
 
             try
@@ -344,8 +339,8 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// Called by the writer between two batches when <see cref="RestartRequested"/>, on its own connection, with the busy
     /// timeout set to <see cref="EscalationBusyTimeout"/>: a <c>RESTART</c> checkpoint copies the last frames and waits for
     /// the readers of old frames, and the writer's next commit starts the WAL over from its first frame. From the moment
-    /// this thread asks until the writer has run the restart, the thread runs no pass of its own, so the writer never
-    /// waits for it here and never finds the gate taken (see <see cref="Checkpoint"/>).
+    /// this thread asks until the writer has run the restart, the thread runs no pass of its own, so the writer waits
+    /// here at most for the moment the thread takes to see the request (see <see cref="Checkpoint"/>).
     /// </summary>
     /// <remarks>
     /// <para>
