@@ -8,9 +8,11 @@ namespace IdentityReconciliation;
 /// <list type="number">
 /// <item><description>Identifiers are normalised first (<see cref="IContactNormalizer"/>; by default an email is trimmed, put
 /// in Unicode NFC and lower-cased, a phone number loses its separators); an empty value counts as absent.</description></item>
-/// <item><description>Validation (<see cref="Validate"/>): at least one identifier; neither contains a control character
+/// <item><description>Validation (<see cref="Validate(string?, string?)"/>): at least one identifier; neither contains a control character
 /// (C0, DEL or C1), a bidirectional text control (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) or an unpaired
-/// surrogate; an email has exactly one <c>@</c> with a non-empty local part and domain and at most 320 characters; a phone
+/// surrogate; an email holds no character that shows nothing (U+00AD, U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180E,
+/// U+200B, U+2060–U+2064, U+3164, U+FEFF, U+FFA0: it would be a second address that reads like the first; an erasure
+/// accepts them, for values stored before this rule); an email has exactly one <c>@</c> with a non-empty local part and domain and at most 320 characters; a phone
 /// number is an optional leading <c>+</c> and 1–32 ASCII digits <c>0</c>–<c>9</c>. Other digits (full-width, Arabic-Indic,
 /// Devanagari...) are rejected, not mapped: the same number written in two scripts would otherwise be one person for this
 /// normaliser and two for any other system that stores the raw digits. A bad request throws
@@ -44,7 +46,13 @@ public static class ContactPlanner
     /// <param name="phoneNumber">The normalised phone number, or <see langword="null"/>.</param>
     /// <returns>The validated identifiers.</returns>
     /// <exception cref="InvalidIdentifyRequestException">Both are absent, or one is malformed. The message never contains the value.</exception>
-    public static ContactIdentifiers Validate(string? email, string? phoneNumber)
+    public static ContactIdentifiers Validate(string? email, string? phoneNumber) => Validate(email, phoneNumber, erasure: false);
+
+    /// <summary>
+    /// <see cref="Validate(string?, string?)"/>; for an erasure (<paramref name="erasure"/>), an email may hold a character
+    /// that shows nothing, so that a value an earlier version stored with one can still be erased by value.
+    /// </summary>
+    internal static ContactIdentifiers Validate(string? email, string? phoneNumber, bool erasure)
     {
         if (email is null && phoneNumber is null)
         {
@@ -56,6 +64,11 @@ public static class ContactPlanner
             if (IdentifierText.HasInvisibleCharacter(email))
             {
                 throw new InvalidIdentifyRequestException("email must not contain control characters or bidirectional text controls.", "email");
+            }
+
+            if (!erasure && IdentifierText.HasBlankCharacter(email))
+            {
+                throw new InvalidIdentifyRequestException("email must not contain invisible characters (a zero-width space, a soft hyphen, a byte-order mark, a filler).", "email");
             }
 
             if (!IdentifierText.IsValidUtf16(email))

@@ -10,8 +10,9 @@ namespace IdentityReconciliation;
 /// validation rejects them. Empty or whitespace-only values count as absent.
 /// </summary>
 /// <remarks>
-/// Control and bidirectional formatting characters inside a value are not removed: <see cref="ContactPlanner.Validate"/>
-/// rejects them, as it rejects text that is not valid UTF-16 (which cannot be normalised and is returned unchanged).
+/// Control and bidirectional formatting characters, and characters that show nothing (a zero-width space, a soft hyphen,
+/// a byte-order mark), inside a value are not removed: <see cref="ContactPlanner.Validate(string?, string?)"/> rejects
+/// them, as it rejects text that is not valid UTF-16 (which cannot be normalised and is returned unchanged).
 /// </remarks>
 public sealed class DefaultContactNormalizer : IContactNormalizer
 {

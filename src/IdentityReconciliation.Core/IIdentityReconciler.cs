@@ -103,7 +103,11 @@ public interface IIdentityReconciler
     /// (see <see cref="ErasurePlanner"/>). Atomic, and serial-equivalent with concurrent requests in every process sharing
     /// the store.
     /// </summary>
-    /// <param name="request">The email and/or phone number to erase, normalised like every request; at least one must be present.</param>
+    /// <param name="request">
+    /// The email and/or phone number to erase, normalised and validated like every request, except that an email may hold a
+    /// character that shows nothing (a zero-width space, a soft hyphen...), so that such a value, stored by an earlier version
+    /// of this package, can still be erased by value; at least one must be present.
+    /// </param>
     /// <param name="cancellationToken">Cancels the call while it waits; an erasure that was committed is never rolled back.</param>
     /// <returns>The erased and changed contacts and the view of every person that remains; <see cref="ErasureResult.Nothing"/> when no contact or link held the values.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> is <see langword="null"/>.</exception>

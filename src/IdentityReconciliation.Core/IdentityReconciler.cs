@@ -152,7 +152,7 @@ public sealed partial class IdentityReconciler : IIdentityReconciler
         ArgumentNullException.ThrowIfNull(request);
         try
         {
-            return ContactPlanner.Validate(_normalizer.NormalizeEmail(request.Email), _normalizer.NormalizePhoneNumber(request.PhoneNumber));
+            return ContactPlanner.Validate(_normalizer.NormalizeEmail(request.Email), _normalizer.NormalizePhoneNumber(request.PhoneNumber), erasure);
         }
         catch (InvalidIdentifyRequestException ex)
         {

@@ -37,6 +37,7 @@ public sealed class SqliteReconcilerTests : IAsyncLifetime
         { "nul\u0000@hillvalley.edu", null, "email" },
         { "lorraine@hillvalley.edu\r\nBcc: x@y.z", null, "email" },
         { "ude.yellavllih@\u202Elorraine", null, "email" },
+        { "lorraine\u200B@hillvalley.edu", "123456", "email" },
         { null, "\u2066123456", "phoneNumber" },
         { null, "\uFF11\uFF12\uFF13", "phoneNumber" },
     };

@@ -98,6 +98,36 @@ public sealed class ValidationTests
     }
 
     [Theory]
+    [InlineData("lorraine\u200B@x.com")] // zero width space
+    [InlineData("\uFEFFlorraine@x.com")] // a byte-order mark left by a file's first line
+    [InlineData("lor\u00ADraine@x.com")] // soft hyphen
+    [InlineData("lorraine@x\u2060.com")] // word joiner
+    [InlineData("lorraine@x.com\u2063")] // invisible separator
+    [InlineData("\u3164@x.com")] // Hangul filler: a local part that shows as blank
+    [InlineData("lorraine\u034F@x.com")] // combining grapheme joiner
+    [InlineData("lorraine\u180E@x.com")] // Mongolian vowel separator
+    public void Validate_EmailWithACharacterThatShowsNothing_ThrowsWithoutTheValue(string email)
+    {
+        var normalized = DefaultContactNormalizer.Instance.NormalizeEmail(email);
+
+        var act = () => ContactPlanner.Validate(normalized, null);
+
+        var exception = act.Should().Throw<InvalidIdentifyRequestException>().Which;
+        exception.ParamName.Should().Be("email");
+        exception.Message.Should().Contain("invisible characters").And.NotContain("lorraine").And.NotContain("x.com");
+    }
+
+    [Theory]
+    [InlineData("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645@x.com")] // Persian with a zero width non-joiner
+    [InlineData("\u0915\u094D\u200D\u0937@x.com")] // Devanagari with a zero width joiner
+    public void Validate_JoinerControlsThatScriptsSpellWith_AreAccepted(string email)
+    {
+        var normalized = DefaultContactNormalizer.Instance.NormalizeEmail(email);
+
+        ContactPlanner.Validate(normalized, null).Email.Should().Be(normalized);
+    }
+
+    [Theory]
     [InlineData("a\\uD800b@x.com")] // a lone high surrogate
     [InlineData("ab\\uDC00@x.com")] // a lone low surrogate
     public void Validate_InvalidUtf16InEmail_Throws(string email)

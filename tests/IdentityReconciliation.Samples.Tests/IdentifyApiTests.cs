@@ -174,6 +174,7 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         { """{"email":"nul\u0000@hillvalley.edu"}""", "email" },
         { """{"email":"lorraine@hillvalley.edu\r\nbcc@x.io"}""", "email" },
         { """{"email":"ude.yellavllih@\u202Elorraine"}""", "email" },
+        { """{"email":"lorraine\u200B@hillvalley.edu","phoneNumber":"123456"}""", "email" },
         { """{"email":"a\u2066b@hillvalley.edu","phoneNumber":"123456"}""", "email" },
         { """{"phoneNumber":"12\u000034"}""", "phoneNumber" },
         { """{"phoneNumber":"\uff11\uff12\uff13"}""", "phoneNumber" },

@@ -139,6 +139,27 @@ public abstract partial class ContactStoreContractTests
     }
 
     [Fact]
+    public async Task EraseAsync_AValueStoredWithACharacterThatShowsNothing_IsErasedByValueThoughNoRequestMayBringIt()
+    {
+        // A value an earlier version stored before validation refused characters that show nothing: written through the
+        // store, as that version did.
+        var legacy = new ContactIdentifiers("lorraine\u200B@x.io", "1");
+        await Store.ReconcileAsync(legacy, touched => ContactPlanner.Plan(legacy, touched, Clock.GetUtcNow()));
+        await Identify("lorraine@x.io", "1");
+        var identify = () => Reconciler.IdentifyAsync(new IdentifyRequest("lorraine\u200B@x.io", "2"));
+        (await identify.Should().ThrowAsync<InvalidIdentifyRequestException>()).Which.ParamName.Should().Be("email");
+
+        var result = await Reconciler.EraseAsync(new IdentifyRequest("lorraine\u200B@x.io", null));
+
+        result.ErasedContactIds.Should().BeEmpty(); // the contact keeps its phone number
+        result.Persons.Should().ContainSingle().Which.Emails.Should().Equal("lorraine@x.io");
+        var rows = await ReadAllAsync();
+        rows.Should().HaveCount(2);
+        rows.Select(r => r.Email).Should().NotContain("lorraine\u200B@x.io");
+        GraphInvariants.AssertAbsent(rows, await ReadLinksAsync(), ["lorraine\u200B@x.io"]);
+    }
+
+    [Fact]
     public async Task EraseAsync_ContactLeftWithNothing_IsDeletedAndTheNextOldestBecomesPrimary()
     {
         var first = (await Identify("a@x.io", null)).PrimaryContactId;
