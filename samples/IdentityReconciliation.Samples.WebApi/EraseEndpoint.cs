@@ -74,7 +74,7 @@ internal static class EraseEndpoint
         }
         catch (InvalidIdentifyRequestException ex)
         {
-            return IdentifyEndpoint.Problem(ex.ParamName ?? "request", IdentifyEndpoint.WithoutParameterName(ex));
+            return IdentifyEndpoint.Problem(ex);
         }
     }
 

@@ -103,7 +103,7 @@ internal static class IdentifyEndpoint
         }
         catch (InvalidIdentifyRequestException ex)
         {
-            return Problem(ex.ParamName ?? "request", WithoutParameterName(ex));
+            return Problem(ex);
         }
         catch (ContactStoreBusyException ex)
         {
@@ -144,6 +144,34 @@ internal static class IdentifyEndpoint
             new Dictionary<string, string[]> { [field] = [message] },
             title: "The request is invalid.",
             detail: $"{field}: {message}");
+
+    /// <summary>
+    /// The problem for a request the library rejected: as <see cref="Problem(string, string)"/>, plus a <c>reason</c> member
+    /// a client can act on (<c>blocked</c>, <c>malformed-email</c>...; see <see cref="InvalidIdentifyRequestReason"/>).
+    /// </summary>
+    internal static ValidationProblem Problem(InvalidIdentifyRequestException exception)
+    {
+        var field = exception.ParamName ?? "request";
+        var message = WithoutParameterName(exception);
+        return TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [field] = [message] },
+            title: "The request is invalid.",
+            detail: $"{field}: {message}",
+            extensions: new Dictionary<string, object?> { ["reason"] = ReasonName(exception.Reason) });
+    }
+
+    /// <summary>The <c>reason</c> member of a rejected request's problem: the reason's name in kebab case.</summary>
+    internal static string ReasonName(InvalidIdentifyRequestReason reason) => reason switch
+    {
+        InvalidIdentifyRequestReason.MissingIdentifier => "missing-identifier",
+        InvalidIdentifyRequestReason.InvisibleCharacter => "invisible-character",
+        InvalidIdentifyRequestReason.InvalidText => "invalid-text",
+        InvalidIdentifyRequestReason.TooLong => "too-long",
+        InvalidIdentifyRequestReason.MalformedEmail => "malformed-email",
+        InvalidIdentifyRequestReason.MalformedPhoneNumber => "malformed-phone-number",
+        InvalidIdentifyRequestReason.Blocked => "blocked",
+        _ => "unspecified",
+    };
 
     private static string FormatSetAside(SetAsideIdentifier identifier)
     {

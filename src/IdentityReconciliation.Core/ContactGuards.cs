@@ -68,10 +68,11 @@ internal sealed class ContactGuards
             throw emailBlocked && phoneNumberBlocked
                 ? new InvalidIdentifyRequestException(
                     "email and phoneNumber are placeholder values that are never used to identify a person; send a real email or phone number.",
-                    "request")
+                    "request",
+                    InvalidIdentifyRequestReason.Blocked)
                 : emailBlocked
-                    ? new InvalidIdentifyRequestException("email is a placeholder value that is never used to identify a person.", "email")
-                    : new InvalidIdentifyRequestException("phoneNumber is a placeholder value that is never used to identify a person.", "phoneNumber");
+                    ? new InvalidIdentifyRequestException("email is a placeholder value that is never used to identify a person.", "email", InvalidIdentifyRequestReason.Blocked)
+                    : new InvalidIdentifyRequestException("phoneNumber is a placeholder value that is never used to identify a person.", "phoneNumber", InvalidIdentifyRequestReason.Blocked);
         }
 
         if (emailBlocked)

@@ -56,35 +56,35 @@ public static class ContactPlanner
     {
         if (email is null && phoneNumber is null)
         {
-            throw new InvalidIdentifyRequestException("At least one of email or phoneNumber is required.", "request");
+            throw new InvalidIdentifyRequestException("At least one of email or phoneNumber is required.", "request", InvalidIdentifyRequestReason.MissingIdentifier);
         }
 
         if (email is not null)
         {
             if (IdentifierText.HasInvisibleCharacter(email))
             {
-                throw new InvalidIdentifyRequestException("email must not contain control characters or bidirectional text controls.", "email");
+                throw new InvalidIdentifyRequestException("email must not contain control characters or bidirectional text controls.", "email", InvalidIdentifyRequestReason.InvisibleCharacter);
             }
 
             if (!erasure && IdentifierText.HasBlankCharacter(email))
             {
-                throw new InvalidIdentifyRequestException("email must not contain invisible characters (a zero-width space, a soft hyphen, a byte-order mark, a filler).", "email");
+                throw new InvalidIdentifyRequestException("email must not contain invisible characters (a zero-width space, a soft hyphen, a byte-order mark, a filler).", "email", InvalidIdentifyRequestReason.InvisibleCharacter);
             }
 
             if (!IdentifierText.IsValidUtf16(email))
             {
-                throw new InvalidIdentifyRequestException("email must be valid Unicode text (it contains an unpaired surrogate).", "email");
+                throw new InvalidIdentifyRequestException("email must be valid Unicode text (it contains an unpaired surrogate).", "email", InvalidIdentifyRequestReason.InvalidText);
             }
 
             if (email.Length > MaxEmailLength)
             {
-                throw new InvalidIdentifyRequestException($"email must be at most {MaxEmailLength} characters.", "email");
+                throw new InvalidIdentifyRequestException($"email must be at most {MaxEmailLength} characters.", "email", InvalidIdentifyRequestReason.TooLong);
             }
 
             var at = email.IndexOf('@', StringComparison.Ordinal);
             if (at <= 0 || at == email.Length - 1 || email.IndexOf('@', at + 1) >= 0)
             {
-                throw new InvalidIdentifyRequestException("email must contain exactly one '@' with a non-empty local part and domain.", "email");
+                throw new InvalidIdentifyRequestException("email must contain exactly one '@' with a non-empty local part and domain.", "email", InvalidIdentifyRequestReason.MalformedEmail);
             }
         }
 
@@ -92,7 +92,7 @@ public static class ContactPlanner
         {
             if (IdentifierText.HasInvisibleCharacter(phoneNumber))
             {
-                throw new InvalidIdentifyRequestException("phoneNumber must not contain control characters or bidirectional text controls.", "phoneNumber");
+                throw new InvalidIdentifyRequestException("phoneNumber must not contain control characters or bidirectional text controls.", "phoneNumber", InvalidIdentifyRequestReason.InvisibleCharacter);
             }
 
             var digits = phoneNumber.AsSpan(phoneNumber.StartsWith('+') ? 1 : 0);
@@ -100,7 +100,8 @@ public static class ContactPlanner
             {
                 throw new InvalidIdentifyRequestException(
                     $"phoneNumber must be an optional leading '+' followed by 1 to {MaxPhoneDigits} ASCII digits 0-9 (spaces, '-', '.', '(' and ')' are ignored).",
-                    "phoneNumber");
+                    "phoneNumber",
+                    InvalidIdentifyRequestReason.MalformedPhoneNumber);
             }
         }
 

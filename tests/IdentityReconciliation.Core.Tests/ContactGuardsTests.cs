@@ -61,6 +61,7 @@ public sealed class ContactGuardsTests
 
         var thrown = act.Should().Throw<InvalidIdentifyRequestException>().Which;
         thrown.ParamName.Should().Be(field);
+        thrown.Reason.Should().Be(InvalidIdentifyRequestReason.Blocked);
         thrown.Message.Should().Contain("placeholder");
         foreach (var value in new[] { email, phone }.OfType<string>())
         {

@@ -44,6 +44,35 @@ public sealed class ValidationTests
         act.Should().Throw<InvalidIdentifyRequestException>().Which.ParamName.Should().Be(field);
     }
 
+    [Theory]
+    [InlineData(null, null, InvalidIdentifyRequestReason.MissingIdentifier)]
+    [InlineData("a\u0007b@x.io", null, InvalidIdentifyRequestReason.InvisibleCharacter)]
+    [InlineData("a\u200Bb@x.io", null, InvalidIdentifyRequestReason.InvisibleCharacter)]
+    [InlineData(null, "12\u202E34", InvalidIdentifyRequestReason.InvisibleCharacter)]
+    [InlineData("two@@x.io", null, InvalidIdentifyRequestReason.MalformedEmail)]
+    [InlineData("a@x.io", "12a45", InvalidIdentifyRequestReason.MalformedPhoneNumber)]
+    [InlineData(null, "123456789012345678901234567890123", InvalidIdentifyRequestReason.MalformedPhoneNumber)]
+    public void Validate_BadIdentifiers_SayWhyForPrograms(string? email, string? phone, InvalidIdentifyRequestReason reason)
+    {
+        var act = () => ContactPlanner.Validate(email, phone);
+
+        act.Should().Throw<InvalidIdentifyRequestException>().Which.Reason.Should().Be(reason);
+    }
+
+    [Fact]
+    public void Validate_OverlongOrBrokenText_SayWhyForPrograms()
+    {
+        var overlong = () => ContactPlanner.Validate(new string('a', 321 - "@x.io".Length) + "@x.io", null);
+        var broken = () => ContactPlanner.Validate("a\uD800b@x.io", null);
+
+        overlong.Should().Throw<InvalidIdentifyRequestException>().Which.Reason.Should().Be(InvalidIdentifyRequestReason.TooLong);
+        broken.Should().Throw<InvalidIdentifyRequestException>().Which.Reason.Should().Be(InvalidIdentifyRequestReason.InvalidText);
+    }
+
+    [Fact]
+    public void Exception_CreatedWithoutAReason_SaysUnspecified() =>
+        new InvalidIdentifyRequestException("x", "email").Reason.Should().Be(InvalidIdentifyRequestReason.Unspecified);
+
     [Fact]
     public void Validate_OverlongEmail_Throws()
     {

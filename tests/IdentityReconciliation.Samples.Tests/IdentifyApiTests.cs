@@ -116,7 +116,31 @@ public sealed class IdentifyApiTests : IAsyncLifetime
         problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal(field);
         var message = problem.GetProperty("errors").GetProperty(field)[0].GetString();
         message.Should().Contain("placeholder").And.NotContain("test@").And.NotContain("000").And.NotContain("111");
+        problem.GetProperty("reason").GetString().Should().Be("blocked");
         SqliteRows.ReadAll(_database).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("""{"email":"a@b@c"}""", "malformed-email")]
+    [InlineData("""{"email":"x@y.z","phoneNumber":"123-abc"}""", "malformed-phone-number")]
+    [InlineData("""{"email":"lorraine\u200B@hillvalley.edu"}""", "invisible-character")]
+    [InlineData("""{"email":"lorraine@hillvalley.edu\r\nbcc@x.io"}""", "invisible-character")]
+    [InlineData("""{"email":"   ","phoneNumber":""}""", "missing-identifier")]
+    public async Task Identify_RejectedByTheLibrary_TheProblemSaysWhyForPrograms(string body, string reason)
+    {
+        using var response = await PostAsync(body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await ReadJsonAsync(response)).GetProperty("reason").GetString().Should().Be(reason);
+    }
+
+    [Fact]
+    public async Task Identify_BodyThatIsNotJson_TheProblemHasNoReason()
+    {
+        using var response = await PostAsync("not json");
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await ReadJsonAsync(response)).TryGetProperty("reason", out _).Should().BeFalse("the library never saw the request");
     }
 
     [Fact]
