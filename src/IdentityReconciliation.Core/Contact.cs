@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
@@ -11,6 +13,7 @@ namespace IdentityReconciliation;
 /// <param name="CreatedAt">When the contact was created (UTC).</param>
 /// <param name="UpdatedAt">When the contact was last changed (UTC).</param>
 /// <param name="DeletedAt">When the contact was soft-deleted (UTC); deleted contacts neither match nor appear in results.</param>
+/// <remarks><see cref="ToString"/> shows whether the contact has an email and a phone number, never the values.</remarks>
 public sealed record Contact(
     long Id,
     string? PhoneNumber,
@@ -23,4 +26,13 @@ public sealed record Contact(
 {
     /// <summary>The identifier of the primary contact this contact belongs to: <see cref="LinkedId"/>, or its own <see cref="Id"/>.</summary>
     public long RootId => LinkedId ?? Id;
+
+    // ToString shows whether the contact has an email and a phone number, never the values (personal data).
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Id = ").Append(Id).Append(", ").Identifiers(Email, PhoneNumber)
+            .Append(", LinkedId = ").Append(LinkedId).Append(", LinkPrecedence = ").Append(LinkPrecedence)
+            .Instant("CreatedAt", CreatedAt).Instant("UpdatedAt", UpdatedAt).Instant("DeletedAt", DeletedAt);
+        return true;
+    }
 }

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
@@ -106,7 +108,16 @@ public sealed class ContactChangeSet
 /// <param name="LinkedId">The primary it links to, or <see langword="null"/> for a new primary.</param>
 /// <param name="LinkPrecedence">Primary or secondary.</param>
 /// <param name="CreatedAt">The creation time (UTC).</param>
-public sealed record NewContact(string? Email, string? PhoneNumber, long? LinkedId, LinkPrecedence LinkPrecedence, DateTimeOffset CreatedAt);
+/// <remarks><see cref="ToString"/> shows whether the contact has an email and a phone number, never the values.</remarks>
+public sealed record NewContact(string? Email, string? PhoneNumber, long? LinkedId, LinkPrecedence LinkPrecedence, DateTimeOffset CreatedAt)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Identifiers(Email, PhoneNumber).Append(", LinkedId = ").Append(LinkedId).Append(", LinkPrecedence = ").Append(LinkPrecedence)
+            .Instant("CreatedAt", CreatedAt);
+        return true;
+    }
+}
 
 /// <summary>A change to an existing contact's link. Email, phone number and creation time never change.</summary>
 /// <param name="Id">The contact to change.</param>

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
@@ -6,4 +8,12 @@ namespace IdentityReconciliation;
 /// </summary>
 /// <param name="Email">The normalised email, or <see langword="null"/>.</param>
 /// <param name="PhoneNumber">The normalised phone number, or <see langword="null"/>.</param>
-public readonly record struct ContactIdentifiers(string? Email, string? PhoneNumber);
+/// <remarks><see cref="ToString"/> shows whether each identifier is present, never the values.</remarks>
+public readonly record struct ContactIdentifiers(string? Email, string? PhoneNumber)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Identifiers(Email, PhoneNumber);
+        return true;
+    }
+}

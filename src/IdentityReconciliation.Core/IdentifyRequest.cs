@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
@@ -5,4 +7,12 @@ namespace IdentityReconciliation;
 /// </summary>
 /// <param name="Email">The customer's email address, or <see langword="null"/>.</param>
 /// <param name="PhoneNumber">The customer's phone number, or <see langword="null"/>.</param>
-public sealed record IdentifyRequest(string? Email, string? PhoneNumber);
+/// <remarks><see cref="ToString"/> shows whether each identifier is present, never the values.</remarks>
+public sealed record IdentifyRequest(string? Email, string? PhoneNumber)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Identifiers(Email, PhoneNumber);
+        return true;
+    }
+}

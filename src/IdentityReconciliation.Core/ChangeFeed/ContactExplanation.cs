@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace IdentityReconciliation;
 
 /// <summary>
@@ -14,6 +16,7 @@ public sealed record ContactExplanation(long PrimaryContactId, IReadOnlyList<Con
 /// <param name="To">The contact the step reaches.</param>
 /// <param name="Join">What joins them.</param>
 /// <param name="Link">The recorded link, when <paramref name="Join"/> is <see cref="ContactJoinKind.MergeLink"/>; otherwise <see langword="null"/>.</param>
+/// <remarks><see cref="object.ToString"/> shows no email or phone number (nor <see cref="SharedValue"/>).</remarks>
 public sealed record ContactExplanationStep(Contact From, Contact To, ContactJoinKind Join, ContactLink? Link)
 {
     /// <summary>
@@ -26,6 +29,13 @@ public sealed record ContactExplanationStep(Contact From, Contact To, ContactJoi
         ContactJoinKind.SharedPhoneNumber => From.PhoneNumber,
         _ => null,
     };
+
+    // ToString leaves SharedValue out: the contacts and the link print without their values.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("From = ").Append(From).Append(", To = ").Append(To).Append(", Join = ").Append(Join).Append(", Link = ").Append(Link);
+        return true;
+    }
 }
 
 /// <summary>What joins two contacts in a <see cref="ContactExplanationStep"/>.</summary>
