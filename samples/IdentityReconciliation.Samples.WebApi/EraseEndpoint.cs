@@ -1,6 +1,4 @@
-using System.Text.Json;
 using IdentityReconciliation;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IdentityReconciliation.Samples.WebApi;
@@ -8,7 +6,8 @@ namespace IdentityReconciliation.Samples.WebApi;
 /// <summary>
 /// <c>POST /erase</c>: the same body as <c>/identify</c> (<c>{"email": string|null, "phoneNumber": string|number|null}</c>,
 /// so that no personal data travels in the URL) → <c>200 {"erasedContactIds":[…],"changedContactIds":[…],"persons":[…]}</c>;
-/// a bad body or value → <c>400 application/problem+json</c> naming the field, and nothing is erased.
+/// a bad body or value → <c>400 application/problem+json</c> naming the field, a body that is not <c>application/json</c>
+/// → 415, a busy store → 503 with <c>Retry-After</c>; nothing is erased on any of them.
 /// </summary>
 /// <remarks>
 /// Erasure is destructive and this sample has no authentication: the endpoint is mapped only when
@@ -31,43 +30,21 @@ internal static class EraseEndpoint
     public static async Task<Results<Ok<ErasureResult>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         HttpRequest request,
         IIdentityReconciler reconciler,
+        ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
-        if (request.ContentLength > IdentifyEndpoint.MaxBodyBytes)
+        var read = await IdentifyBodyReader.ReadAsync(request, "/erase", cancellationToken);
+        if (read.Refused is { } refused)
         {
-            return TooLarge();
+            return refused;
         }
 
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        if (read.Invalid is { } invalid)
         {
-            limit.MaxRequestBodySize = IdentifyEndpoint.MaxBodyBytes;
+            return invalid;
         }
 
-        IdentifyBody? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync(request.Body, WebApiJsonContext.Default.IdentifyBody, cancellationToken);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge();
-        }
-        catch (JsonException ex)
-        {
-            // As for /identify: the exception's message may quote the body, so the response describes the expected shape.
-            return IdentifyEndpoint.FieldOf(ex.Path) switch
-            {
-                "email" => IdentifyEndpoint.Problem("email", IdentifyEndpoint.EmailTypeMessage),
-                "phoneNumber" => IdentifyEndpoint.Problem("phoneNumber", IdentifyEndpoint.PhoneNumberTypeMessage),
-                _ => IdentifyEndpoint.Problem("request", IdentifyEndpoint.BodyMessage),
-            };
-        }
-
-        if (body is null)
-        {
-            return IdentifyEndpoint.Problem("request", IdentifyEndpoint.BodyMessage);
-        }
-
+        var body = read.Body!;
         try
         {
             return TypedResults.Ok(await reconciler.EraseAsync(new IdentifyRequest(body.Email, body.PhoneNumber), cancellationToken));
@@ -76,11 +53,9 @@ internal static class EraseEndpoint
         {
             return IdentifyEndpoint.Problem(ex);
         }
+        catch (ContactStoreBusyException ex)
+        {
+            return IdentifyEndpoint.Busy(request, loggerFactory, ex);
+        }
     }
-
-    private static ProblemHttpResult TooLarge() =>
-        TypedResults.Problem(
-            statusCode: StatusCodes.Status413PayloadTooLarge,
-            title: "The request body is too large.",
-            detail: $"The body of POST /erase is at most {IdentifyEndpoint.MaxBodyBytes} bytes.");
 }

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IdentityReconciliation;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
 
 namespace IdentityReconciliation.Samples.WebApi;
 
@@ -45,52 +43,18 @@ internal static class IdentifyEndpoint
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
-        // JSON only: a cross-site page can make a browser send text/plain, form or multipart bodies without a CORS
-        // preflight, but not application/json.
-        if (!IsJson(request.ContentType))
+        var read = await IdentifyBodyReader.ReadAsync(request, "/identify", cancellationToken);
+        if (read.Refused is { } refused)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "The request body must be JSON.",
-                detail: "Send the body with Content-Type: application/json (UTF-8).");
+            return refused;
         }
 
-        if (request.ContentLength > MaxBodyBytes)
+        if (read.Invalid is { } invalid)
         {
-            return TooLarge();
+            return invalid;
         }
 
-        // A body without a Content-Length (chunked) is cut off by the server at the same size.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxBodyBytes;
-        }
-
-        IdentifyBody? body;
-        try
-        {
-            body = await JsonSerializer.DeserializeAsync(request.Body, WebApiJsonContext.Default.IdentifyBody, cancellationToken);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge();
-        }
-        catch (JsonException ex)
-        {
-            // The exception's own message may quote the body; the response describes the expected shape instead.
-            return FieldOf(ex.Path) switch
-            {
-                "email" => Problem("email", EmailTypeMessage),
-                "phoneNumber" => Problem("phoneNumber", PhoneNumberTypeMessage),
-                _ => Problem("request", BodyMessage),
-            };
-        }
-
-        if (body is null)
-        {
-            return Problem("request", BodyMessage);
-        }
-
+        var body = read.Body!;
         try
         {
             var result = await reconciler.IdentifyDetailedAsync(new IdentifyRequest(body.Email, body.PhoneNumber), cancellationToken);
@@ -107,15 +71,23 @@ internal static class IdentifyEndpoint
         }
         catch (ContactStoreBusyException ex)
         {
-            // Worth retrying: nothing was written. The message names no identifier, but the problem stays generic.
-            var seconds = Math.Max(1, (long)Math.Ceiling(ex.RetryAfter.TotalSeconds));
-            Log.StoreBusy(loggerFactory.CreateLogger(Log.Category), ex.InnerException?.GetType().Name ?? nameof(ContactStoreBusyException), seconds);
-            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "The contact store is busy.",
-                detail: "Nothing was written. Try again after the number of seconds in the Retry-After header.");
+            return Busy(request, loggerFactory, ex);
         }
+    }
+
+    /// <summary>
+    /// A busy store (<see cref="ContactStoreBusyException"/>): <c>503 application/problem+json</c> with <c>Retry-After</c>.
+    /// Worth retrying: nothing was written. The message names no identifier, but the problem stays generic.
+    /// </summary>
+    internal static ProblemHttpResult Busy(HttpRequest request, ILoggerFactory loggerFactory, ContactStoreBusyException exception)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(exception.RetryAfter.TotalSeconds));
+        Log.StoreBusy(loggerFactory.CreateLogger(Log.Category), exception.InnerException?.GetType().Name ?? nameof(ContactStoreBusyException), seconds);
+        request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "The contact store is busy.",
+            detail: "Nothing was written. Try again after the number of seconds in the Retry-After header.");
     }
 
     /// <summary>Puts the source-generated metadata first, so that the endpoint's types never use reflection.</summary>
@@ -126,18 +98,6 @@ internal static class IdentifyEndpoint
         // Phone numbers such as "+15550101" stay readable; the responses are JSON documents, never embedded in HTML.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
-
-    /// <summary><c>application/json</c>, in any letter case, with no charset or UTF-8.</summary>
-    private static bool IsJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
-        && mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-        && (!mediaType.Charset.HasValue || HeaderUtilities.RemoveQuotes(mediaType.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase));
-
-    private static ProblemHttpResult TooLarge() =>
-        TypedResults.Problem(
-            statusCode: StatusCodes.Status413PayloadTooLarge,
-            title: "The request body is too large.",
-            detail: $"The body of POST /identify is at most {MaxBodyBytes} bytes.");
 
     internal static ValidationProblem Problem(string field, string message) =>
         TypedResults.ValidationProblem(

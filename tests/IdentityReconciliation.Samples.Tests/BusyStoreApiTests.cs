@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using IdentityReconciliation.Samples.Tests.Support;
 using IdentityReconciliation.Sqlite;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -69,6 +70,30 @@ public sealed class BusyStoreApiTests : IAsyncLifetime
         }
 
         (await _client.GetStringAsync(new Uri("/healthz", UriKind.Relative))).Should().Be("Healthy");
+    }
+
+    [Fact]
+    public async Task Erase_WriteLockHeldElsewhere_Returns503WithRetryAfterAndErasesNothing()
+    {
+        using var client = _factory.WithWebHostBuilder(b => b.UseSetting("Erasure:Enabled", "true")).CreateClient();
+        using (var seed = await PostAsync("""{"email":"lorraine@hillvalley.edu","phoneNumber":"123456"}"""))
+        {
+            seed.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var before = SqliteRows.ReadAll(_database);
+        using var holder = _database.OpenRaw();
+        Execute(holder, "BEGIN IMMEDIATE;");
+
+        using var content = new StringContent("""{"email":"lorraine@hillvalley.edu"}""", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync(new Uri("/erase", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(1));
+        (await response.Content.ReadAsStringAsync()).Should().NotContain("lorraine").And.NotContain(_database.FilePath);
+        Execute(holder, "ROLLBACK;");
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
     }
 
     private async Task<HttpResponseMessage> PostAsync(string body)

@@ -72,6 +72,33 @@ public sealed class EraseApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("text/plain")] // what a cross-site form or fetch may send without a CORS preflight
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData(null)]
+    public async Task Erase_ContentTypeNotJson_Returns415ProblemAndErasesNothing(string? contentType)
+    {
+        using var client = Client(enabled: true);
+        using (var identify = await PostAsync(client, "/identify", """{"email":"george@hillvalley.edu","phoneNumber":"919191"}"""))
+        {
+            identify.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var before = SqliteRows.ReadAll(_database);
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"email":"george@hillvalley.edu"}"""));
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType).Should().BeTrue();
+        }
+
+        using var response = await client.PostAsync(new Uri("/erase", UriKind.Relative), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        SqliteRows.ReadAll(_database).Should().BeEquivalentTo(before, o => o.WithStrictOrdering());
+    }
+
+    [Theory]
     [InlineData("""{"email":"george.hillvalley.edu"}""", "email")]
     [InlineData("""{"phoneNumber":"12ab"}""", "phoneNumber")]
     [InlineData("""{"phoneNumber":true}""", "phoneNumber")]
