@@ -120,6 +120,38 @@ public sealed class SqliteChangeFeedTests : IDisposable
     }
 
     [Fact]
+    public async Task PruneChangesAsync_ManyOldEntries_DeletesThemInBatchesBetweenWhichWritesGoThrough()
+    {
+        var clock = new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) };
+        await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
+        var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, clock, null);
+        for (var i = 0; i < 50; i++)
+        {
+            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
+        }
+
+        var old = await store.GetChangesAsync(0, 1_000);
+        clock.Advance(TimeSpan.FromDays(1));
+        var cutoff = clock.GetUtcNow();
+        var batches = 0;
+        store.PruneBatchDeleted = async () =>
+        {
+            // Between two batches the writer is free: a write made now commits before the pruning goes on.
+            batches++;
+            await reconciler.IdentifyAsync(new IdentifyRequest($"during{batches}@x.io", null)).WaitAsync(TimeSpan.FromSeconds(30));
+        };
+
+        var deleted = await store.PruneChangesAsync(cutoff, null);
+
+        deleted.Should().Be(old.Count - 1, "every old entry but the one that was the newest when the pruning read the feed");
+        batches.Should().Be((old.Count - 1 + 6) / 7);
+        var feed = await store.GetChangesAsync(0, 1_000);
+        feed[0].Should().Be(old[^1]);
+        feed.Skip(1).Should().NotBeEmpty().And.OnlyContain(e => e.OccurredAt >= cutoff, "what remains was written during the pruning");
+        (await store.PruneChangesAsync(cutoff, null)).Should().Be(1, "the next pruning deletes the entry that was kept as the newest");
+    }
+
+    [Fact]
     public async Task PruneChangesAsync_KeepNewestBelowOne_Throws()
     {
         await using var store = new SqliteContactStore(_database.ConnectionString);

@@ -285,6 +285,37 @@ public abstract partial class ContactStoreContractTests
     }
 
     [Fact]
+    public async Task PruneChangesAsync_EmptyFeed_DeletesNothing()
+    {
+        (await Store.PruneChangesAsync(Clock.GetUtcNow() + TimeSpan.FromDays(1), 1)).Should().Be(0);
+
+        await Identify("a@x.io", "1");
+        (await Feed()).Should().NotBeEmpty("the store works after pruning an empty feed");
+    }
+
+    [Fact]
+    public async Task PruneChangesAsync_ByAge_DeletesEveryOldEntryEvenAfterANewerOne()
+    {
+        // Times need not rise with sequence numbers: another process's clock may be behind this one's.
+        await Identify("a@x.io", "1");
+        Clock.Advance(TimeSpan.FromDays(2));
+        await Identify("b@x.io", "2");
+        Clock.Advance(TimeSpan.FromDays(-3));
+        await Identify("c@x.io", "3");          // an older time after a newer entry
+        Clock.Advance(TimeSpan.FromDays(5));
+        await Identify("d@x.io", "4");
+        var feed = await Feed();
+        var cutoff = feed[0].OccurredAt + TimeSpan.FromDays(1);
+        var kept = feed.Where(e => e.OccurredAt >= cutoff || e == feed[^1]).ToList();
+        feed.Count(e => e.OccurredAt < cutoff).Should().BeGreaterThanOrEqualTo(2, "the test needs old entries on both sides of a newer one");
+
+        var deleted = await Store.PruneChangesAsync(cutoff, null);
+
+        deleted.Should().Be(feed.Count - kept.Count);
+        (await Feed()).Should().Equal(kept);
+    }
+
+    [Fact]
     public async Task PruneChangesAsync_ByAgeAndCount_KeepsTheNewestAndSequencesNeverGoBack()
     {
         await Identify("a@x.io", "1");

@@ -33,6 +33,15 @@ internal sealed class SqliteChangeFeedQuery(SqliteConnection connection) : IDisp
         return ReadChanges(command, 16, cancellationToken);
     }
 
+    /// <summary>The lowest and the newest sequence numbers of the feed; <see langword="null"/> when it is empty.</summary>
+    public (long Lowest, long Newest)? SequenceBounds()
+    {
+        using var command = Command(SqliteChangeFeedSql.SequenceBounds);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return reader.IsDBNull(1) ? null : (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
     /// <summary>The person of <paramref name="contactId"/> and its links, from one read transaction; null when the contact is not live.</summary>
     public PersonGraph? Person(long contactId, CancellationToken cancellationToken)
     {

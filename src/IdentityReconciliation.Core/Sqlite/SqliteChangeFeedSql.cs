@@ -74,12 +74,19 @@ internal static class SqliteChangeFeedSql
         ORDER BY email, phoneNumber
         """;
 
-    // Never the newest entry: SQLite would then give the next entry a sequence number that was already read. By age: a scan
-    // of the feed, which pruning accepts rather than an index on occurredAt that every write would pay for. By count: every
-    // entry older than the (@Skip + 1)th newest, by rowid.
-    public const string PruneOlderThan = """
+    // Never the newest entry: SQLite would then give the next entry a sequence number that was already read. By age: the
+    // writer deletes the old entries one window of sequence numbers per write transaction (PruneOlderThanBetween, a rowid
+    // range scanned whole: there is no index on occurredAt, which every write would pay for), so that other writes go
+    // through between windows and no transaction reads the whole feed. By count: every entry older than the
+    // (@Skip + 1)th newest, by rowid.
+    public const string SequenceBounds = """
+        SELECT (SELECT min(sequence) FROM ContactChange), (SELECT max(sequence) FROM ContactChange)
+        """;
+
+    public const string PruneOlderThanBetween = """
         DELETE FROM ContactChange
-        WHERE occurredAt < @OlderThan AND sequence < (SELECT max(sequence) FROM ContactChange)
+        WHERE sequence >= @From AND sequence < @Until AND occurredAt < @OlderThan
+          AND sequence < (SELECT max(sequence) FROM ContactChange)
         """;
 
     public const string PruneBeyondNewest = """

@@ -37,8 +37,12 @@ public sealed partial class SqliteContactStore
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepNewest"/> is less than 1.</exception>
     /// <exception cref="ContactStoreBusyException">Another process held the write lock beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>; nothing was deleted.</exception>
     /// <remarks>
-    /// One write transaction through the store's writer queue. Pruning by age reads the whole feed (there is no index on the
-    /// time, which every write would pay for); pruning by count reads only the entries it deletes.
+    /// Pruning by age reads the whole feed (there is no index on the time, which every write would pay for), 10,000
+    /// sequence numbers per write transaction of the store's writer, so that other writes go through between them: each
+    /// holds the write lock for about a millisecond, or about 12 ms when all of its entries are old. It covers the feed as
+    /// it was when it began; an entry written later with an older time (another process's clock behind this one's) waits
+    /// for the next pruning. Pruning by count is one write transaction and reads only the entries it deletes. A cancelled
+    /// pruning may have deleted some of the entries: pruning is idempotent, the next one deletes the rest.
     /// </remarks>
     public async Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default)
     {
@@ -58,15 +62,43 @@ public sealed partial class SqliteContactStore
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        long deleted = 0;
         try
         {
-            return await GetWriter().EnqueuePruneAsync(olderThan, keepNewest, cancellationToken).ConfigureAwait(false);
+            if (olderThan is { } before)
+            {
+                if (await ReadAsync((feed, _) => feed.SequenceBounds(), cancellationToken).ConfigureAwait(false) is var (lowest, newest))
+                {
+                    for (var from = lowest; from < newest; from += PruneBatchSize)
+                    {
+                        var pruning = new SqliteWriteOperation.ChangeFeedPruning(before, from, Math.Min(from + PruneBatchSize, newest), null);
+                        deleted += await GetWriter().EnqueuePruneAsync(pruning, cancellationToken).ConfigureAwait(false);
+                        if (PruneBatchDeleted is { } hook)
+                        {
+                            await hook().ConfigureAwait(false);
+                        }
+                    }
+                }
+            }
+
+            if (keepNewest is { } count)
+            {
+                deleted += await GetWriter().EnqueuePruneAsync(new SqliteWriteOperation.ChangeFeedPruning(null, 0, 0, count), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (SqliteException ex) when (IsBusy(ex))
         {
             throw Busy(ex);
         }
+
+        return deleted;
     }
+
+    /// <summary>How many sequence numbers one write transaction of a pruning by age covers.</summary>
+    internal int PruneBatchSize { get; set; } = 10_000;
+
+    /// <summary>For tests: runs after each write transaction of a pruning by age, before the next one is queued.</summary>
+    internal Func<Task>? PruneBatchDeleted { get; set; }
 
     /// <summary>Runs a read on an idle read session, translating a busy database as <see cref="FindClustersAsync"/> does.</summary>
     private async Task<T> ReadAsync<T>(Func<SqliteChangeFeedQuery, CancellationToken, T> read, CancellationToken cancellationToken)

@@ -17,7 +17,7 @@ namespace IdentityReconciliation.Sqlite;
 /// SQLitePCLRaw directly: binding and reading need no allocation beyond the contacts themselves. Microsoft.Data.Sqlite
 /// re-binds parameters by name and copies every blob on each execution, and a command-per-call mapper re-prepares too;
 /// either costs more than the lookup itself and allocates several kilobytes per request (docs/benchmarks.md). The reads
-/// that are not on the identify path (<see cref="Feed"/>, <see cref="Prune"/>, erasure through <see cref="Connection"/>)
+/// that are not on the identify path (<see cref="Feed"/>, <see cref="PruneOlderThan"/>, <see cref="PruneBeyondNewest"/>, erasure through <see cref="Connection"/>)
 /// use Microsoft.Data.Sqlite commands. Not thread-safe: one user at a time.
 /// </remarks>
 internal sealed class SqliteSession : IDisposable
@@ -202,27 +202,27 @@ internal sealed class SqliteSession : IDisposable
         Step(statement);
     }
 
-    /// <summary>Deletes change-feed entries by age, then beyond the newest entries to keep; never the newest entry.</summary>
-    public long Prune(DateTimeOffset? olderThan, long? keepNewest)
+    /// <summary>
+    /// Deletes the change-feed entries older than <paramref name="olderThan"/> with sequence numbers from
+    /// <paramref name="from"/> up to (not including) <paramref name="until"/>; never the newest entry.
+    /// </summary>
+    public long PruneOlderThan(DateTimeOffset olderThan, long from, long until)
     {
-        long deleted = 0;
         using var command = Connection.CreateCommand();
-        if (olderThan is { } before)
-        {
-            command.CommandText = SqliteChangeFeedSql.PruneOlderThan;
-            command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(before));
-            deleted += command.ExecuteNonQuery();
-            command.Parameters.Clear();
-        }
+        command.CommandText = SqliteChangeFeedSql.PruneOlderThanBetween;
+        command.Parameters.AddWithValue("@From", from);
+        command.Parameters.AddWithValue("@Until", until);
+        command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(olderThan));
+        return command.ExecuteNonQuery();
+    }
 
-        if (keepNewest is { } keep)
-        {
-            command.CommandText = SqliteChangeFeedSql.PruneBeyondNewest;
-            command.Parameters.AddWithValue("@Skip", Math.Max(keep, 1) - 1);
-            deleted += command.ExecuteNonQuery();
-        }
-
-        return deleted;
+    /// <summary>Deletes the change-feed entries beyond the newest <paramref name="keepNewest"/>; never the newest entry.</summary>
+    public long PruneBeyondNewest(long keepNewest)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = SqliteChangeFeedSql.PruneBeyondNewest;
+        command.Parameters.AddWithValue("@Skip", Math.Max(keepNewest, 1) - 1);
+        return command.ExecuteNonQuery();
     }
 
     /// <summary>The pages this connection wrote to the WAL since the last call (<c>SQLITE_DBSTATUS_CACHE_WRITE</c>, reset).</summary>

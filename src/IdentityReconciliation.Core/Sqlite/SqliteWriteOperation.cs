@@ -90,6 +90,10 @@ internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<
 
     public void Cancel() => TrySetCanceled(CancellationToken);
 
-    /// <summary>What a pruning deletes (see <see cref="IContactStore.PruneChangesAsync"/>).</summary>
-    public sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long? KeepNewest);
+    /// <summary>
+    /// What a pruning deletes (see <see cref="IContactStore.PruneChangesAsync"/>): the entries older than
+    /// <see cref="OlderThan"/> with sequence numbers from <see cref="From"/> up to (not including) <see cref="Until"/>, or
+    /// the entries beyond the newest <see cref="KeepNewest"/>.
+    /// </summary>
+    public sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long From, long Until, long? KeepNewest);
 }

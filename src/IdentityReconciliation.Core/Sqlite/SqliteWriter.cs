@@ -89,11 +89,11 @@ internal sealed class SqliteWriter : IDisposable
             ? Task.FromCanceled<IReadOnlyList<Contact>>(cancellationToken)
             : _queue.Enqueue(new SqliteWriteOperation(identifiers, personId, plan, cancellationToken));
 
-    /// <summary>Queues a pruning of the change feed (see <see cref="IContactStore.PruneChangesAsync"/>); returns the number of entries deleted.</summary>
-    public async Task<long> EnqueuePruneAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken)
+    /// <summary>Queues a pruning of the change feed (see <see cref="SqliteWriteOperation.ChangeFeedPruning"/>); returns the number of entries deleted.</summary>
+    public async Task<long> EnqueuePruneAsync(SqliteWriteOperation.ChangeFeedPruning pruning, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var operation = new SqliteWriteOperation(new SqliteWriteOperation.ChangeFeedPruning(olderThan, keepNewest), cancellationToken);
+        var operation = new SqliteWriteOperation(pruning, cancellationToken);
         await _queue.Enqueue(operation).ConfigureAwait(false);
         return operation.Pruned;
     }
@@ -288,7 +288,9 @@ internal sealed class SqliteWriter : IDisposable
 
         if (operation.Pruning is { } pruning)
         {
-            operation.Pruned = session.Prune(pruning.OlderThan, pruning.KeepNewest);
+            operation.Pruned = pruning.OlderThan is { } olderThan
+                ? session.PruneOlderThan(olderThan, pruning.From, pruning.Until)
+                : session.PruneBeyondNewest(pruning.KeepNewest!.Value);
             return [];
         }
 
