@@ -35,7 +35,7 @@ public sealed partial class SqliteContactStore
 
     /// <inheritdoc />
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepNewest"/> is less than 1.</exception>
-    /// <exception cref="ContactStoreBusyException">Another process held the write lock beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>; nothing was deleted.</exception>
+    /// <exception cref="ContactStoreBusyException">Another process held the write lock beyond <see cref="SqliteContactStoreOptions.BusyTimeout"/>; the write transaction that waited deleted nothing (those before it stay done).</exception>
     /// <remarks>
     /// Pruning by age reads the whole feed (there is no index on the time, which every write would pay for), 10,000
     /// sequence numbers per write transaction of the store's writer, so that other writes go through between them: each
