@@ -152,6 +152,35 @@ public sealed class SqliteChangeFeedTests : IDisposable
     }
 
     [Fact]
+    public async Task PruneChangesAsync_ByCountOverABacklog_DeletesInBatchesAndKeepsExactlyTheNewestAtTheEnd()
+    {
+        await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
+        var reconciler = new IdentityReconciler(store);
+        for (var i = 0; i < 50; i++)
+        {
+            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
+        }
+
+        var before = await store.GetChangesAsync(0, 1_000);
+        var batches = 0;
+        store.PruneBatchDeleted = async () =>
+        {
+            // Between two batches the writer is free; what this write adds pushes older entries beyond the newest five.
+            batches++;
+            await reconciler.IdentifyAsync(new IdentifyRequest($"during{batches}@x.io", null)).WaitAsync(TimeSpan.FromSeconds(30));
+        };
+
+        var deleted = await store.PruneChangesAsync(null, 5);
+
+        batches.Should().Be((before.Count - 5 + 6) / 7, "the backlog beyond the newest five, seven sequence numbers a batch");
+        var feed = await store.GetChangesAsync(0, 1_000);
+        var newest = feed[^1].Sequence;
+        feed.Select(e => e.Sequence).Should().Equal(Enumerable.Range(0, 5).Select(k => newest - 4 + k), "exactly the newest five at the end");
+        var written = before.Count + (newest - before[^1].Sequence); // sequence numbers run without gaps in a new file
+        deleted.Should().Be(written - 5, "the last statement also deletes what the writes between batches pushed beyond the newest five");
+    }
+
+    [Fact]
     public async Task PruneChangesAsync_KeepNewestBelowOne_Throws()
     {
         await using var store = new SqliteContactStore(_database.ConnectionString);

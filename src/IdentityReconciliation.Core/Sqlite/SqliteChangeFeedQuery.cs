@@ -42,6 +42,15 @@ internal sealed class SqliteChangeFeedQuery(SqliteConnection connection) : IDisp
         return reader.IsDBNull(1) ? null : (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>The sequence number of the <paramref name="keepNewest"/>th newest entry; <see langword="null"/> when the feed holds fewer.</summary>
+    public long? NewestKept(long keepNewest)
+    {
+        using var command = Command(SqliteChangeFeedSql.NewestKept, ("@Skip", SqliteType.Integer));
+        command.Parameters[0].Value = keepNewest - 1;
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? reader.GetInt64(0) : null;
+    }
+
     /// <summary>The person of <paramref name="contactId"/> and its links, from one read transaction; null when the contact is not live.</summary>
     public PersonGraph? Person(long contactId, CancellationToken cancellationToken)
     {

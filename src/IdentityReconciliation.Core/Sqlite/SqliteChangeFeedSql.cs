@@ -77,8 +77,9 @@ internal static class SqliteChangeFeedSql
     // Never the newest entry: SQLite would then give the next entry a sequence number that was already read. By age: the
     // writer deletes the old entries one window of sequence numbers per write transaction (PruneOlderThanBetween, a rowid
     // range scanned whole: there is no index on occurredAt, which every write would pay for), so that other writes go
-    // through between windows and no transaction reads the whole feed. By count: every entry older than the
-    // (@Skip + 1)th newest, by rowid.
+    // through between windows and no transaction reads the whole feed. By count: the entries older than the (@Skip + 1)th
+    // newest when the pruning begins (NewestKept) are deleted window by window too (PruneBetween), then what writes added
+    // meanwhile in one last statement (PruneBeyondNewest), by rowid.
     public const string SequenceBounds = """
         SELECT (SELECT min(sequence) FROM ContactChange), (SELECT max(sequence) FROM ContactChange)
         """;
@@ -87,6 +88,15 @@ internal static class SqliteChangeFeedSql
         DELETE FROM ContactChange
         WHERE sequence >= @From AND sequence < @Until AND occurredAt < @OlderThan
           AND sequence < (SELECT max(sequence) FROM ContactChange)
+        """;
+
+    public const string NewestKept = """
+        SELECT sequence FROM ContactChange ORDER BY sequence DESC LIMIT 1 OFFSET @Skip
+        """;
+
+    public const string PruneBetween = """
+        DELETE FROM ContactChange
+        WHERE sequence >= @From AND sequence < @Until AND sequence < (SELECT max(sequence) FROM ContactChange)
         """;
 
     public const string PruneBeyondNewest = """

@@ -41,8 +41,9 @@ public sealed partial class SqliteContactStore
     /// sequence numbers per write transaction of the store's writer, so that other writes go through between them: each
     /// holds the write lock for about a millisecond, or about 12 ms when all of its entries are old. It covers the feed as
     /// it was when it began; an entry written later with an older time (another process's clock behind this one's) waits
-    /// for the next pruning. Pruning by count is one write transaction and reads only the entries it deletes. A cancelled
-    /// pruning may have deleted some of the entries: pruning is idempotent, the next one deletes the rest.
+    /// for the next pruning. Pruning by count deletes the entries beyond the newest ones to keep the same way, window by
+    /// window, then those that writes meanwhile pushed beyond them in one last write transaction. A cancelled pruning may
+    /// have deleted some of the entries: pruning is idempotent, the next one deletes the rest.
     /// </remarks>
     public async Task<long> PruneChangesAsync(DateTimeOffset? olderThan, long? keepNewest, CancellationToken cancellationToken = default)
     {
@@ -65,24 +66,22 @@ public sealed partial class SqliteContactStore
         long deleted = 0;
         try
         {
-            if (olderThan is { } before)
+            if (olderThan is { } before
+                && await ReadAsync((feed, _) => feed.SequenceBounds(), cancellationToken).ConfigureAwait(false) is var (lowest, newest))
             {
-                if (await ReadAsync((feed, _) => feed.SequenceBounds(), cancellationToken).ConfigureAwait(false) is var (lowest, newest))
-                {
-                    for (var from = lowest; from < newest; from += PruneBatchSize)
-                    {
-                        var pruning = new SqliteWriteOperation.ChangeFeedPruning(before, from, Math.Min(from + PruneBatchSize, newest), null);
-                        deleted += await GetWriter().EnqueuePruneAsync(pruning, cancellationToken).ConfigureAwait(false);
-                        if (PruneBatchDeleted is { } hook)
-                        {
-                            await hook().ConfigureAwait(false);
-                        }
-                    }
-                }
+                deleted += await PruneWindowsAsync(lowest, newest, before, cancellationToken).ConfigureAwait(false);
             }
 
             if (keepNewest is { } count)
             {
+                // The entries beyond the newest `count` now stay beyond them: window by window first, then, in one
+                // statement, those that writes pushed beyond them meanwhile.
+                var bounds = await ReadAsync((feed, _) => (Bounds: feed.SequenceBounds(), Kept: feed.NewestKept(count)), cancellationToken).ConfigureAwait(false);
+                if (bounds is ((var first, _), { } kept))
+                {
+                    deleted += await PruneWindowsAsync(first, kept, null, cancellationToken).ConfigureAwait(false);
+                }
+
                 deleted += await GetWriter().EnqueuePruneAsync(new SqliteWriteOperation.ChangeFeedPruning(null, 0, 0, count), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -94,10 +93,27 @@ public sealed partial class SqliteContactStore
         return deleted;
     }
 
-    /// <summary>How many sequence numbers one write transaction of a pruning by age covers.</summary>
+    /// <summary>Deletes the entries from <paramref name="from"/> up to (not including) <paramref name="until"/>, older than <paramref name="olderThan"/> when it is set, <see cref="PruneBatchSize"/> sequence numbers per write transaction.</summary>
+    private async Task<long> PruneWindowsAsync(long from, long until, DateTimeOffset? olderThan, CancellationToken cancellationToken)
+    {
+        long deleted = 0;
+        for (var start = from; start < until; start += PruneBatchSize)
+        {
+            var pruning = new SqliteWriteOperation.ChangeFeedPruning(olderThan, start, Math.Min(start + PruneBatchSize, until), null);
+            deleted += await GetWriter().EnqueuePruneAsync(pruning, cancellationToken).ConfigureAwait(false);
+            if (PruneBatchDeleted is { } hook)
+            {
+                await hook().ConfigureAwait(false);
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>How many sequence numbers one write transaction of a pruning covers.</summary>
     internal int PruneBatchSize { get; set; } = 10_000;
 
-    /// <summary>For tests: runs after each write transaction of a pruning by age, before the next one is queued.</summary>
+    /// <summary>For tests: runs after each window of a pruning, before the next one is queued.</summary>
     internal Func<Task>? PruneBatchDeleted { get; set; }
 
     /// <summary>Runs a read on an idle read session, translating a busy database as <see cref="FindClustersAsync"/> does.</summary>

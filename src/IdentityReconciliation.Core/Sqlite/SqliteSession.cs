@@ -17,7 +17,7 @@ namespace IdentityReconciliation.Sqlite;
 /// SQLitePCLRaw directly: binding and reading need no allocation beyond the contacts themselves. Microsoft.Data.Sqlite
 /// re-binds parameters by name and copies every blob on each execution, and a command-per-call mapper re-prepares too;
 /// either costs more than the lookup itself and allocates several kilobytes per request (docs/benchmarks.md). The reads
-/// that are not on the identify path (<see cref="Feed"/>, <see cref="PruneOlderThan"/>, <see cref="PruneBeyondNewest"/>, erasure through <see cref="Connection"/>)
+/// that are not on the identify path (<see cref="Feed"/>, <see cref="PruneWindow"/>, <see cref="PruneBeyondNewest"/>, erasure through <see cref="Connection"/>)
 /// use Microsoft.Data.Sqlite commands. Not thread-safe: one user at a time.
 /// </remarks>
 internal sealed class SqliteSession : IDisposable
@@ -203,16 +203,20 @@ internal sealed class SqliteSession : IDisposable
     }
 
     /// <summary>
-    /// Deletes the change-feed entries older than <paramref name="olderThan"/> with sequence numbers from
-    /// <paramref name="from"/> up to (not including) <paramref name="until"/>; never the newest entry.
+    /// Deletes the change-feed entries with sequence numbers from <paramref name="from"/> up to (not including)
+    /// <paramref name="until"/>, only those older than <paramref name="olderThan"/> when it is set; never the newest entry.
     /// </summary>
-    public long PruneOlderThan(DateTimeOffset olderThan, long from, long until)
+    public long PruneWindow(long from, long until, DateTimeOffset? olderThan)
     {
         using var command = Connection.CreateCommand();
-        command.CommandText = SqliteChangeFeedSql.PruneOlderThanBetween;
+        command.CommandText = olderThan is null ? SqliteChangeFeedSql.PruneBetween : SqliteChangeFeedSql.PruneOlderThanBetween;
         command.Parameters.AddWithValue("@From", from);
         command.Parameters.AddWithValue("@Until", until);
-        command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(olderThan));
+        if (olderThan is { } before)
+        {
+            command.Parameters.AddWithValue("@OlderThan", SqliteSql.FormatTimestamp(before));
+        }
+
         return command.ExecuteNonQuery();
     }
 

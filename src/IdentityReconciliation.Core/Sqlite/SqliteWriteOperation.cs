@@ -91,9 +91,10 @@ internal sealed class SqliteWriteOperation : TaskCompletionSource<IReadOnlyList<
     public void Cancel() => TrySetCanceled(CancellationToken);
 
     /// <summary>
-    /// What a pruning deletes (see <see cref="IContactStore.PruneChangesAsync"/>): the entries older than
-    /// <see cref="OlderThan"/> with sequence numbers from <see cref="From"/> up to (not including) <see cref="Until"/>, or
-    /// the entries beyond the newest <see cref="KeepNewest"/>.
+    /// What one write transaction of a pruning deletes (see <see cref="IContactStore.PruneChangesAsync"/>): with
+    /// <see cref="KeepNewest"/>, every entry beyond the newest that many; otherwise the entries with sequence numbers from
+    /// <see cref="From"/> up to (not including) <see cref="Until"/>, only those older than <see cref="OlderThan"/> when it
+    /// is set. Never the newest entry.
     /// </summary>
     public sealed record ChangeFeedPruning(DateTimeOffset? OlderThan, long From, long Until, long? KeepNewest);
 }

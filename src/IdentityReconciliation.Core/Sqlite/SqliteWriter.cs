@@ -288,9 +288,9 @@ internal sealed class SqliteWriter : IDisposable
 
         if (operation.Pruning is { } pruning)
         {
-            operation.Pruned = pruning.OlderThan is { } olderThan
-                ? session.PruneOlderThan(olderThan, pruning.From, pruning.Until)
-                : session.PruneBeyondNewest(pruning.KeepNewest!.Value);
+            operation.Pruned = pruning.KeepNewest is { } keepNewest
+                ? session.PruneBeyondNewest(keepNewest)
+                : session.PruneWindow(pruning.From, pruning.Until, pruning.OlderThan);
             return [];
         }
 
