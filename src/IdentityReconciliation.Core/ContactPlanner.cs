@@ -12,8 +12,9 @@ namespace IdentityReconciliation;
 /// (C0, DEL or C1), a bidirectional text control (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) or an unpaired
 /// surrogate; an email holds no character that shows nothing (U+00AD, U+034F, U+115F, U+1160, U+17B4, U+17B5, U+180E,
 /// U+200B, U+2060–U+2064, U+3164, U+FEFF, U+FFA0: it would be a second address that reads like the first; an erasure
-/// accepts them, for values stored before this rule); an email has exactly one <c>@</c> with a non-empty local part and domain and at most 320 characters; a phone
-/// number is an optional leading <c>+</c> and 1–32 ASCII digits <c>0</c>–<c>9</c>. Other digits (full-width, Arabic-Indic,
+/// accepts them, for values stored before this rule); an email has exactly one <c>@</c> with a non-empty local part
+/// and domain and at most 320 characters; a phone number is an optional leading <c>+</c> and 1–32 ASCII digits
+/// <c>0</c>–<c>9</c>. Other digits (full-width, Arabic-Indic,
 /// Devanagari...) are rejected, not mapped: the same number written in two scripts would otherwise be one person for this
 /// normaliser and two for any other system that stores the raw digits. A bad request throws
 /// <see cref="InvalidIdentifyRequestException"/> and writes nothing.</description></item>
