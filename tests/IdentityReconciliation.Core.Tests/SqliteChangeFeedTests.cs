@@ -181,6 +181,36 @@ public sealed class SqliteChangeFeedTests : IDisposable
     }
 
     [Fact]
+    public async Task PruneChangesAsync_LongGapBetweenSequenceNumbers_IsSkippedNotWalkedThrough()
+    {
+        var clock = new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) };
+        await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
+        var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, clock, null);
+        for (var i = 0; i < 10; i++)
+        {
+            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
+        }
+
+        using (var raw = _database.OpenRaw())
+        {
+            // An entry far ahead, as years of writes and prunings leave them; the store numbers the next ones after it.
+            raw.Execute("INSERT INTO ContactChange (sequence, occurredAt, kind, contactId) SELECT 1000000000, occurredAt, kind, contactId FROM ContactChange WHERE sequence = 1");
+        }
+
+        clock.Advance(TimeSpan.FromDays(1));
+        var cutoff = clock.GetUtcNow();
+        await reconciler.IdentifyAsync(new IdentifyRequest("new@x.io", null));
+        var windows = 0;
+        store.PruneBatchDeleted = () => ++windows > 10 ? throw new InvalidOperationException("the pruning walks the gap") : Task.CompletedTask;
+
+        var deleted = await store.PruneChangesAsync(cutoff, null);
+
+        deleted.Should().Be(11, "the ten first entries and the one far ahead are old");
+        windows.Should().Be(3, "two windows over the ten first entries and one at the entry far ahead");
+        (await store.GetChangesAsync(0, 100)).Should().ContainSingle().Which.Sequence.Should().Be(1_000_000_001);
+    }
+
+    [Fact]
     public async Task PruneChangesAsync_KeepNewestBelowOne_Throws()
     {
         await using var store = new SqliteContactStore(_database.ConnectionString);

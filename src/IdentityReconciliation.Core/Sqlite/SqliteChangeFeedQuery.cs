@@ -42,6 +42,15 @@ internal sealed class SqliteChangeFeedQuery(SqliteConnection connection) : IDisp
         return reader.IsDBNull(1) ? null : (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>The lowest sequence number from <paramref name="from"/> on; <see langword="null"/> when there is none.</summary>
+    public long? NextSequence(long from)
+    {
+        using var command = Command(SqliteChangeFeedSql.NextSequence, ("@From", SqliteType.Integer));
+        command.Parameters[0].Value = from;
+        using var reader = command.ExecuteReader();
+        return reader.Read() && !reader.IsDBNull(0) ? reader.GetInt64(0) : null;
+    }
+
     /// <summary>The sequence number of the <paramref name="keepNewest"/>th newest entry; <see langword="null"/> when the feed holds fewer.</summary>
     public long? NewestKept(long keepNewest)
     {

@@ -90,6 +90,10 @@ internal static class SqliteChangeFeedSql
           AND sequence < (SELECT max(sequence) FROM ContactChange)
         """;
 
+    public const string NextSequence = """
+        SELECT min(sequence) FROM ContactChange WHERE sequence >= @From
+        """;
+
     public const string NewestKept = """
         SELECT sequence FROM ContactChange ORDER BY sequence DESC LIMIT 1 OFFSET @Skip
         """;

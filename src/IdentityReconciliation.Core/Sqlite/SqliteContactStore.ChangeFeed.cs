@@ -97,14 +97,19 @@ public sealed partial class SqliteContactStore
     private async Task<long> PruneWindowsAsync(long from, long until, DateTimeOffset? olderThan, CancellationToken cancellationToken)
     {
         long deleted = 0;
-        for (var start = from; start < until; start += PruneBatchSize)
+        var start = from;
+        while (start < until)
         {
-            var pruning = new SqliteWriteOperation.ChangeFeedPruning(olderThan, start, Math.Min(start + PruneBatchSize, until), null);
+            var end = Math.Min(start + PruneBatchSize, until);
+            var pruning = new SqliteWriteOperation.ChangeFeedPruning(olderThan, start, end, null);
             deleted += await GetWriter().EnqueuePruneAsync(pruning, cancellationToken).ConfigureAwait(false);
             if (PruneBatchDeleted is { } hook)
             {
                 await hook().ConfigureAwait(false);
             }
+
+            // The next window starts at the next entry: sequence numbers may have long gaps (entries pruned earlier).
+            start = end < until ? await ReadAsync((feed, _) => feed.NextSequence(end), cancellationToken).ConfigureAwait(false) ?? until : until;
         }
 
         return deleted;
