@@ -244,6 +244,11 @@ public interface IContactStore
     /// Deletes old entries of the change feed: those that occurred before <paramref name="olderThan"/>, and those beyond the
     /// newest <paramref name="keepNewest"/>. The newest entry is always kept, so that sequence numbers never go back.
     /// </summary>
+    /// <remarks>
+    /// A store may prune in several transactions, so that writes need not wait for the whole pruning (the SQLite store does):
+    /// a pruning that is cancelled or fails part-way may have deleted some of the entries. Pruning is idempotent; the next
+    /// one deletes the rest.
+    /// </remarks>
     /// <param name="olderThan">Deletes entries that occurred before this time; <see langword="null"/> for no age limit.</param>
     /// <param name="keepNewest">Keeps at most this many of the newest entries (at least 1); <see langword="null"/> for no count limit.</param>
     /// <param name="cancellationToken">Cancels the call while it waits for the store.</param>
