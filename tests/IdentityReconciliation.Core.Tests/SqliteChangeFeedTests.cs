@@ -125,10 +125,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
         var clock = new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) };
         await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
         var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, clock, null);
-        for (var i = 0; i < 50; i++)
-        {
-            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
-        }
+        await WriteNewPersonsAsync(reconciler, 50);
 
         var old = await store.GetChangesAsync(0, 1_000);
         clock.Advance(TimeSpan.FromDays(1));
@@ -156,10 +153,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
     {
         await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
         var reconciler = new IdentityReconciler(store);
-        for (var i = 0; i < 50; i++)
-        {
-            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
-        }
+        await WriteNewPersonsAsync(reconciler, 50);
 
         var before = await store.GetChangesAsync(0, 1_000);
         var batches = 0;
@@ -186,10 +180,7 @@ public sealed class SqliteChangeFeedTests : IDisposable
         var clock = new ManualTimeProvider { AutoAdvance = TimeSpan.FromMilliseconds(1) };
         await using var store = new SqliteContactStore(_database.ConnectionString) { PruneBatchSize = 7 };
         var reconciler = new IdentityReconciler(store, DefaultContactNormalizer.Instance, clock, null);
-        for (var i = 0; i < 10; i++)
-        {
-            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
-        }
+        await WriteNewPersonsAsync(reconciler, 10);
 
         using (var raw = _database.OpenRaw())
         {
@@ -218,6 +209,15 @@ public sealed class SqliteChangeFeedTests : IDisposable
         var act = () => store.PruneChangesAsync(null, 0);
 
         await act.Should().ThrowAsync<ArgumentOutOfRangeException>();
+    }
+
+    /// <summary>Identifies <paramref name="count"/> new persons (old0@x.io, old1@x.io, ...), one feed entry each.</summary>
+    private static async Task WriteNewPersonsAsync(IdentityReconciler reconciler, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await reconciler.IdentifyAsync(new IdentifyRequest($"old{i}@x.io", null));
+        }
     }
 
     private static List<string> Plan(SqliteConnection connection, string sql, object parameters) =>
